@@ -1,0 +1,51 @@
+"""`kpi-monitor` command line: one sub-command per module in `streams.commands`.
+
+Each command module exposes `register(subparsers)`, which adds its parser and
+sets `func`. Heavy imports (faust, aiokafka) happen inside the command, so
+`kpi-monitor replay --help` stays fast and works without a broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Order is the order shown by --help.
+COMMAND_MODULES = (
+    "streams.commands.replay",
+    "streams.commands.worker",
+    "streams.commands.generate",
+    "streams.commands.stack",
+    "streams.commands.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kpi-monitor",
+        description="Real-time CX and service-desk KPIs: Kafka in, Prometheus out.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command not built yet; keep the others usable
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
