@@ -1,0 +1,395 @@
+"""The KPI engine: validated events in, bucketed aggregates and closed windows out.
+
+One engine instance owns the per-entity state (tickets, customers, seen event ids) and
+feeds one or more `Series`. It is driven the same way by `kpi-monitor replay` and by the
+stream worker, so both produce the same numbers for the same events.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass
+
+from kpi import contract
+from kpi.aggregates import OVERALL, LabelKey
+from kpi.config import EngineConfig, SeriesSpec
+from kpi.contract import Decoder, Event, Rejected
+from kpi.dedup import Deduplicator
+from kpi.labels import LabelPolicy
+from kpi.series import Series
+from kpi.sketches import DistinctCounter
+from kpi.windows import Watermark
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+
+
+class _Ticket:
+    __slots__ = ("created_ts", "priority", "keys", "replies", "reopened", "open", "breach_from", "replied")
+
+    def __init__(self, created_ts: float, priority: str, keys: tuple[LabelKey, ...], breach_at: float) -> None:
+        self.created_ts = created_ts
+        self.priority = priority
+        self.keys = keys
+        self.replies = 0
+        self.reopened = False
+        self.open = True
+        self.breach_from = breach_at  # when the current open spell starts counting as breached
+        self.replied = False
+
+
+class _Customer:
+    __slots__ = ("signup_ts", "churned")
+
+    def __init__(self) -> None:
+        self.signup_ts: float | None = None
+        self.churned = False
+
+
+@dataclass
+class Stats:
+    read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: Counter = None  # type: ignore[assignment]
+    tickets_expired: int = 0
+    customers_evicted: int = 0
+
+    def __post_init__(self) -> None:
+        if self.rejected is None:
+            self.rejected = Counter()
+
+
+class Engine:
+    def __init__(self, config: EngineConfig, series: tuple[SeriesSpec, ...] | None = None) -> None:
+        self.config = config
+        self.decoder = Decoder(config.reporting_currency, config.fx_rates)
+        self.watermark = Watermark(config.grace_seconds)
+        self.labels = LabelPolicy(config.max_label_values, dict(config.label_allow))
+        specs = series or (SeriesSpec(config.window_seconds, 0, stickiness=True),)
+        self.series = tuple(Series(s.bucket_seconds, s.retain_closed, s.stickiness) for s in specs)
+        self.stats = Stats()
+        self._dedup = Deduplicator(config.grace_seconds)
+        self._next_dedup_expiry = -float("inf")
+        self._tickets: dict[str, _Ticket] = {}
+        self._ticket_expiry: list[tuple[float, str]] = []
+        self._customers: dict[str, _Customer] = {}
+        self._sla = config.sla.targets_seconds
+        self._group_by = config.group_by
+        self._closed: list[tuple[Series, int, object, object]] = []
+
+    # -- input ----------------------------------------------------------------------------
+    def process_raw(self, raw: bytes) -> str | Rejected:
+        """Decode and process one message; never raises on bad input."""
+        self.stats.read += 1
+        decoded = self.decoder.decode(raw)
+        if type(decoded) is Rejected:
+            self.stats.rejected[decoded.reason] += 1
+            return decoded
+        outcome = self._process(decoded)
+        if type(outcome) is Rejected:
+            outcome.raw = raw
+        return outcome
+
+    def process(self, event: Event) -> str | Rejected:
+        self.stats.read += 1
+        return self._process(event)
+
+    def _process(self, event: Event) -> str | Rejected:
+        ts = event.ts
+        wm = self.watermark
+        if ts < wm.value - wm.grace_seconds:
+            return self._reject(contract.LATE, f"event time is more than {wm.grace_seconds:g} s behind the watermark")
+        if not self._dedup.first_time(event.event_id, ts):
+            self.stats.duplicates += 1
+            return DUPLICATE
+        handler = _HANDLERS[event.type]
+        problem = handler(self, event, ts)
+        if problem is not None:
+            return problem
+        self.stats.accepted += 1
+        if ts > wm.value:
+            wm.value = ts
+            self._advance(ts - wm.grace_seconds)
+        return ACCEPTED
+
+    def _reject(self, reason: str, detail: str) -> Rejected:
+        self.stats.rejected[reason] += 1
+        return Rejected(reason, detail, b"")
+
+    # -- time -------------------------------------------------------------------------------
+    def _advance(self, boundary: float) -> None:
+        expiry = self._ticket_expiry
+        if expiry and expiry[0][0] <= boundary:
+            self._expire_tickets(boundary)
+        for s in self.series:
+            heap = s._heap
+            if heap and (heap[0] + 1) * s.size_seconds <= boundary:
+                for k, bucket, end in s.close_until(boundary):
+                    self._closed.append((s, k, bucket, end))
+        if boundary >= self._next_dedup_expiry:
+            self._dedup.expire(boundary)
+            slot = self._dedup.slot_seconds
+            self._next_dedup_expiry = (boundary // slot + 1) * slot
+
+    def advance_to(self, boundary: float) -> None:
+        """Close what ends before `boundary` even without new events (used at shutdown)."""
+        self._advance(boundary)
+
+    def flush(self) -> None:
+        """End of input: close every bucket up to the one holding the latest event.
+
+        Buckets beyond it hold only future steps (SLA breach points), not windows anyone
+        observed, so they are not reported.
+        """
+        if self.watermark.value == -float("inf"):
+            return
+        for s in self.series:
+            for k, bucket, end in s.close_through_index(s.index(self.watermark.value)):
+                self._closed.append((s, k, bucket, end))
+
+    def drain_closed(self) -> list[tuple[Series, int, object, object]]:
+        closed, self._closed = self._closed, []
+        return closed
+
+    # -- tickets ---------------------------------------------------------------------------
+    def _ticket_keys(self, body: dict) -> tuple[LabelKey, ...]:
+        keys: list[LabelKey] = [OVERALL]
+        for dim in self._group_by:
+            keys.append((dim, self.labels.map(dim, body[dim])))
+        return tuple(keys)
+
+    def _on_ticket_created(self, event: Event, ts: float) -> Rejected | None:
+        body = event.body
+        tid = body["ticket_id"]
+        if tid in self._tickets:
+            return self._reject(contract.TICKET_EXISTS, f"ticket {tid!r} was already created")
+        priority = body["priority"]
+        breach_at = ts + self._sla[priority]
+        keys = self._ticket_keys(body)
+        self._tickets[tid] = _Ticket(ts, priority, keys, breach_at)
+        heapq.heappush(self._ticket_expiry, (ts + self.config.ticket_retention_seconds, tid))
+        for s in self.series:
+            bucket = s.at(s.index(ts))
+            breach_bucket = s.at(s.index(breach_at))
+            for key in keys:
+                bucket.group(key).created += 1
+                _bump(bucket.open_delta, key, 1)
+                _bump(breach_bucket.breached_open_delta, key, 1)
+        return None
+
+    def _ticket(self, event: Event) -> _Ticket | Rejected:
+        tid = event.body["ticket_id"]
+        ticket = self._tickets.get(tid)
+        if ticket is None:
+            return self._reject(contract.UNKNOWN_TICKET, f"no ticket.created seen for ticket {tid!r}")
+        return ticket
+
+    def _on_agent_replied(self, event: Event, ts: float) -> Rejected | None:
+        ticket = self._ticket(event)
+        if type(ticket) is Rejected:
+            return ticket
+        ticket.replies += 1
+        if not ticket.replied:
+            ticket.replied = True
+            seconds = max(0.0, ts - ticket.created_ts)
+            for s in self.series:
+                bucket = s.at(s.index(ts))
+                for key in ticket.keys:
+                    bucket.group(key).add_first_response(seconds)
+        return None
+
+    def _on_customer_replied(self, event: Event, ts: float) -> Rejected | None:
+        ticket = self._ticket(event)
+        return ticket if type(ticket) is Rejected else None
+
+    def _on_reopened(self, event: Event, ts: float) -> Rejected | None:
+        ticket = self._ticket(event)
+        if type(ticket) is Rejected:
+            return ticket
+        ticket.reopened = True
+        if ticket.open:
+            return None
+        ticket.open = True
+        breach_from = max(ts, ticket.created_ts + self._sla[ticket.priority])
+        ticket.breach_from = breach_from
+        for s in self.series:
+            bucket = s.at(s.index(ts))
+            breach_bucket = s.at(s.index(breach_from))
+            for key in ticket.keys:
+                _bump(bucket.open_delta, key, 1)
+                _bump(breach_bucket.breached_open_delta, key, 1)
+        return None
+
+    def _on_resolved(self, event: Event, ts: float) -> Rejected | None:
+        ticket = self._ticket(event)
+        if type(ticket) is Rejected:
+            return ticket
+        seconds = max(0.0, ts - ticket.created_ts)
+        fcr = ticket.replies <= 1 and not ticket.reopened
+        breached = seconds > self._sla[ticket.priority]
+        was_open = ticket.open
+        ticket.open = False
+        for s in self.series:
+            index = s.index(ts)
+            bucket = s.at(index)
+            for key in ticket.keys:
+                bucket.group(key).add_resolution(seconds, fcr, breached)
+            if was_open:
+                self._close_spell(s, ticket, index)
+        return None
+
+    def _close_spell(self, s: Series, ticket: _Ticket, index: int) -> None:
+        """Undo an open spell's step functions from bucket `index` on."""
+        bucket = s.at(index)
+        breach_bucket = s.at(max(index, s.index(ticket.breach_from)))
+        for key in ticket.keys:
+            _bump(bucket.open_delta, key, -1)
+            _bump(breach_bucket.breached_open_delta, key, -1)
+
+    def _expire_tickets(self, boundary: float) -> None:
+        expiry = self._ticket_expiry
+        while expiry and expiry[0][0] <= boundary:
+            at, tid = heapq.heappop(expiry)
+            ticket = self._tickets.pop(tid, None)
+            if ticket is None:
+                continue
+            self.stats.tickets_expired += 1
+            if ticket.open:
+                for s in self.series:
+                    self._close_spell(s, ticket, s.index(at))
+
+    # -- surveys ---------------------------------------------------------------------------
+    def _survey_keys(self, body: dict) -> tuple[LabelKey, ...]:
+        keys: list[LabelKey] = [OVERALL]
+        for dim in ("team", "channel"):
+            value = body.get(dim)
+            if value is not None and dim in self._group_by:
+                keys.append((dim, self.labels.map(dim, value)))
+        return tuple(keys)
+
+    def _on_nps(self, event: Event, ts: float) -> None:
+        score = event.body["score"]
+        keys = self._survey_keys(event.body)
+        for s in self.series:
+            bucket = s.at(s.index(ts))
+            for key in keys:
+                g = bucket.group(key)
+                g.nps_n += 1
+                if score >= 9:
+                    g.nps_promoters += 1
+                elif score <= 6:
+                    g.nps_detractors += 1
+
+    def _on_csat(self, event: Event, ts: float) -> None:
+        satisfied = event.body["score"] >= 4
+        keys = self._survey_keys(event.body)
+        for s in self.series:
+            bucket = s.at(s.index(ts))
+            for key in keys:
+                g = bucket.group(key)
+                g.csat_n += 1
+                if satisfied:
+                    g.csat_satisfied += 1
+
+    def _on_ces(self, event: Event, ts: float) -> None:
+        score = event.body["score"]
+        keys = self._survey_keys(event.body)
+        for s in self.series:
+            bucket = s.at(s.index(ts))
+            for key in keys:
+                g = bucket.group(key)
+                g.ces_n += 1
+                g.ces_sum += score
+
+    # -- orders ----------------------------------------------------------------------------
+    def _on_checkout(self, event: Event, ts: float) -> None:
+        for s in self.series:
+            s.at(s.index(ts)).checkouts += 1
+
+    def _on_order(self, event: Event, ts: float) -> None:
+        customer = event.body["customer_id"]
+        for s in self.series:
+            bucket = s.at(s.index(ts))
+            bucket.orders += 1
+            bucket.revenue_micros += event.amount_micros
+            bucket.ordering_customers.add(customer)
+
+    # -- customers -------------------------------------------------------------------------
+    def _customer(self, customer_id: str) -> _Customer:
+        c = self._customers.get(customer_id)
+        if c is None:
+            if len(self._customers) >= self.config.max_customers:
+                # Oldest first: evicting loses churn attribution for that customer only.
+                del self._customers[next(iter(self._customers))]
+                self.stats.customers_evicted += 1
+            c = self._customers[customer_id] = _Customer()
+        return c
+
+    def _on_signed_up(self, event: Event, ts: float) -> None:
+        c = self._customer(event.body["customer_id"])
+        if c.signup_ts is not None and not c.churned:
+            return  # already a customer: a repeated signup changes nothing
+        c.signup_ts = ts
+        c.churned = False
+        for s in self.series:
+            s.at(s.index(ts) + 1).base_delta += 1
+
+    def _on_churned(self, event: Event, ts: float) -> None:
+        c = self._customer(event.body["customer_id"])
+        if c.signup_ts is None or c.churned:
+            c.churned = True
+            return  # never in the base we know of, or already left it
+        c.churned = True
+        for s in self.series:
+            index = s.index(ts)
+            signup_index = s.index(c.signup_ts)
+            s.at(index + 1).base_delta -= 1
+            churned = s.at(index).churned_by_signup
+            churned[signup_index] = churned.get(signup_index, 0) + 1
+
+    def _on_active(self, event: Event, ts: float) -> None:
+        customer = event.body["customer_id"]
+        for s in self.series:
+            index = s.index(ts)
+            s.at(index).active.add(customer)
+            if s.stickiness is not None:
+                s.stickiness.active(index, customer)
+
+    def _on_feature(self, event: Event, ts: float) -> None:
+        customer = event.body["customer_id"]
+        feature = self.labels.map("feature", event.body["feature"])
+        for s in self.series:
+            index = s.index(ts)
+            bucket = s.at(index)
+            bucket.active.add(customer)
+            users = bucket.features.get(feature)
+            if users is None:
+                users = bucket.features[feature] = DistinctCounter()
+            users.add(customer)
+            if s.stickiness is not None:
+                s.stickiness.active(index, customer)
+
+
+def _bump(d: dict, key, n: int) -> None:
+    d[key] = d.get(key, 0) + n
+
+
+_HANDLERS = {
+    "ticket.created": Engine._on_ticket_created,
+    "ticket.agent_replied": Engine._on_agent_replied,
+    "ticket.customer_replied": Engine._on_customer_replied,
+    "ticket.reopened": Engine._on_reopened,
+    "ticket.resolved": Engine._on_resolved,
+    "survey.nps": Engine._on_nps,
+    "survey.csat": Engine._on_csat,
+    "survey.ces": Engine._on_ces,
+    "checkout.started": Engine._on_checkout,
+    "order.placed": Engine._on_order,
+    "customer.signed_up": Engine._on_signed_up,
+    "customer.churned": Engine._on_churned,
+    "customer.active": Engine._on_active,
+    "feature.used": Engine._on_feature,
+}
+assert set(_HANDLERS) == set(contract.SCHEMAS)

@@ -1,0 +1,9 @@
+"""One exception tree for the domain package."""
+
+
+class KpiError(Exception):
+    """Base class of every error raised by `kpi`."""
+
+
+class ConfigError(KpiError, ValueError):
+    """A setting is invalid; the message says which one and what would be valid."""

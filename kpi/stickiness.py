@@ -1,0 +1,61 @@
+"""Stickiness (DAU/MAU) at bucket ends, exact and with state bounded by 30 days of customers.
+
+Each customer sits in the member set of the last closed bucket it was active in. At the
+end of bucket k, DAU counts customers whose last activity falls in the day ending there,
+and MAU those in the 30 days ending there. Activity ahead of the closed frontier waits in
+`pending` until its bucket closes, so the answer does not depend on arrival order.
+"""
+
+from __future__ import annotations
+
+from kpi.windows import DAY_SECONDS
+
+MONTH_DAYS = 30
+
+
+class StickinessTracker:
+    __slots__ = ("day_buckets", "month_buckets", "pending", "members", "last_bucket")
+
+    def __init__(self, bucket_seconds: int) -> None:
+        self.day_buckets = DAY_SECONDS // bucket_seconds
+        self.month_buckets = MONTH_DAYS * self.day_buckets
+        self.pending: dict[int, set[str]] = {}
+        self.members: dict[int, set[str]] = {}
+        self.last_bucket: dict[str, int] = {}
+
+    def active(self, bucket: int, customer_id: str) -> None:
+        p = self.pending.get(bucket)
+        if p is None:
+            p = self.pending[bucket] = set()
+        p.add(customer_id)
+
+    def close(self, bucket: int) -> float | None:
+        """Move bucket's activity into the history; return DAU/MAU at its end (None if MAU is 0)."""
+        arrivals = self.pending.pop(bucket, None)
+        if arrivals:
+            members, last = self.members, self.last_bucket
+            here = members.setdefault(bucket, set())
+            for customer in arrivals:
+                previous = last.get(customer)
+                if previous is not None and previous != bucket:
+                    old = members[previous]
+                    old.discard(customer)
+                    if not old:
+                        del members[previous]
+                last[customer] = bucket
+                here.add(customer)
+        day_floor = bucket - self.day_buckets
+        month_floor = bucket - self.month_buckets
+        dau = mau = 0
+        expired = []
+        for b, who in self.members.items():
+            if b <= month_floor:
+                expired.append(b)
+                continue
+            mau += len(who)
+            if b > day_floor:
+                dau += len(who)
+        for b in expired:
+            for customer in self.members.pop(b):
+                del self.last_bucket[customer]
+        return dau / mau if mau else None

@@ -1,0 +1,75 @@
+"""Event-time window arithmetic and the watermark.
+
+Tumbling windows are aligned to the Unix epoch in UTC: window k is
+[k*size, (k+1)*size). Sizes must divide one day so that window ends line up with
+the day boundaries the stickiness KPI needs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from kpi.errors import ConfigError
+
+DAY_SECONDS = 86_400
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": DAY_SECONDS, None: 1}
+
+
+def parse_duration_seconds(text: str | int | float) -> int:
+    """'90s', '5m', '1h', '1d' or a plain number of seconds -> whole seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if text < 0 or text != int(text):
+            raise ConfigError(f"duration must be a whole, non-negative number of seconds, got {text!r}")
+        return int(text)
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ConfigError(f"cannot read duration {text!r}: use e.g. 30s, 5m, 1h or 1d")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def check_window_seconds(size_seconds: int) -> int:
+    if size_seconds <= 0:
+        raise ConfigError(f"window size must be positive, got {size_seconds} s")
+    if DAY_SECONDS % size_seconds:
+        raise ConfigError(
+            f"window size {size_seconds} s does not divide one day; use one that does "
+            "(e.g. 1m, 5m, 15m, 1h, 6h, 1d) so window ends align with days"
+        )
+    return size_seconds
+
+
+def window_index(ts_seconds: float, size_seconds: int) -> int:
+    return math.floor(ts_seconds / size_seconds)
+
+
+def window_start_seconds(index: int, size_seconds: int) -> int:
+    return index * size_seconds
+
+
+class Watermark:
+    """The highest event time seen; an event older than it by more than the grace is late.
+
+    The rule does not depend on the window size, so a replay with any --window and
+    a worker with any trailing windows reject exactly the same events.
+    """
+
+    __slots__ = ("grace_seconds", "value")
+
+    def __init__(self, grace_seconds: float) -> None:
+        if grace_seconds < 0:
+            raise ConfigError(f"grace must be >= 0 s, got {grace_seconds}")
+        self.grace_seconds = grace_seconds
+        self.value = -math.inf
+
+    def is_late(self, ts_seconds: float) -> bool:
+        return ts_seconds < self.value - self.grace_seconds
+
+    def observe(self, ts_seconds: float) -> None:
+        if ts_seconds > self.value:
+            self.value = ts_seconds
+
+    def closed_before(self) -> float:
+        """Every window ending at or before this instant is complete."""
+        return self.value - self.grace_seconds

@@ -1,0 +1,199 @@
+"""`kpi-monitor replay`: recompute KPIs from an event file, window by window."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import IO
+
+import orjson
+
+from kpi.config import GROUP_BY_DIMENSIONS, EngineConfig
+from kpi.contract import Rejected
+from kpi.errors import ConfigError
+from kpi.replay import replay
+from kpi.sla import SlaPolicy
+from kpi.timestamps import format_ts
+from kpi.windows import parse_duration_seconds
+
+EPILOG = """\
+output (stdout), one JSON object per KPI, window and label set:
+  {"kpi": "nps", "window_start": "2026-11-25T10:00:00Z", "window_end": "2026-11-25T11:00:00Z",
+   "labels": {"team": "billing"}, "value": 42.5}
+  Overall rows have "labels": {}; adoption rows carry "feature". A value is null when
+  its denominator is zero (no responses, no resolutions, ...).
+
+examples:
+  kpi-monitor replay events.jsonl
+  kpi-monitor replay events.jsonl --window 5m --group-by team --dead-letter rejects.jsonl
+  kpi-monitor generate --count 100000 --out - | kpi-monitor replay - --window 1d > kpis.jsonl
+
+The summary (events read, accepted, duplicates, rejected by reason) goes to stderr.
+Exit code: 0 when the file was processed, even with rejected lines; 2 when the file
+cannot be read or an option is invalid.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "replay",
+        help="recompute KPIs from a JSONL event file (backfill and audit)",
+        description="Replay a JSON Lines event file through the KPI engine and print every KPI "
+        "for every tumbling window (aligned to the Unix epoch, UTC).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", metavar="FILE", help="JSON Lines event file, or - for stdin")
+    p.add_argument("--window", default="1h", help="tumbling window size: 1m, 5m, 1h, 1d ... (must divide a day; default 1h)")
+    p.add_argument("--grace", default="5m", help="how far out of order events may arrive (default 5m); later events are rejected as late")
+    p.add_argument(
+        "--group-by", nargs="+", choices=GROUP_BY_DIMENSIONS, default=list(GROUP_BY_DIMENSIONS), metavar="DIM",
+        help="breakdowns to report besides the overall rows, each on its own: "
+        "team, channel, priority (default: all three)",
+    )
+    p.add_argument("--dead-letter", metavar="PATH", help="write each rejected line as JSON with reason, detail and raw")
+    p.add_argument("--currency", default="USD", help="reporting currency (default USD)")
+    p.add_argument("--fx", action="append", default=[], metavar="CUR=RATE", help="accept CUR, converted at RATE to the reporting currency (repeatable)")
+    p.add_argument("--sla", action="append", default=[], metavar="PRIORITY=DURATION", help="resolution target, e.g. urgent=2h (repeatable; defaults urgent=4h high=8h normal=24h low=72h)")
+    p.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    p.set_defaults(func=run)
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError(f"{flag} expects NAME=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def build_config(args: argparse.Namespace) -> EngineConfig:
+    fx = {}
+    for cur, rate in _pairs(args.fx, "--fx").items():
+        try:
+            fx[cur] = float(rate)
+        except ValueError:
+            raise ConfigError(f"--fx {cur}={rate}: the rate must be a number") from None
+    sla = {k: parse_duration_seconds(v) for k, v in _pairs(args.sla, "--sla").items()}
+    return EngineConfig(
+        window_seconds=parse_duration_seconds(args.window),
+        grace_seconds=parse_duration_seconds(args.grace),
+        sla=SlaPolicy(sla),
+        reporting_currency=args.currency,
+        fx_rates=fx,
+        group_by=tuple(dict.fromkeys(args.group_by)),
+    )
+
+
+class _Progress:
+    """A line on stderr every couple of seconds, only when a person is watching."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.next_at = self.started + 2.0
+
+    def tick(self, lines: int) -> None:
+        now = time.monotonic()
+        if self.enabled and now >= self.next_at:
+            self.next_at = now + 2.0
+            rate = lines / (now - self.started)
+            print(f"\rreplay: {lines:,} lines, {rate:,.0f} lines/s", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled and time.monotonic() - self.started >= 2.0:
+            print(file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = build_config(args)
+    except ConfigError as exc:
+        print(f"kpi-monitor replay: {exc}", file=sys.stderr)
+        return 2
+    try:
+        source: IO[bytes] = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    except OSError as exc:
+        print(f"kpi-monitor replay: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    dead: IO[bytes] | None = None
+    if args.dead_letter:
+        try:
+            dead = open(args.dead_letter, "wb")  # noqa: SIM115
+        except OSError as exc:
+            print(f"kpi-monitor replay: cannot write {args.dead_letter}: {exc.strerror}", file=sys.stderr)
+            return 2
+
+    def on_reject(rejected: Rejected) -> None:
+        if dead is not None:
+            raw = rejected.raw.rstrip(b"\r\n")
+            dead.write(orjson.dumps({"reason": rejected.reason, "detail": rejected.detail, "raw": raw.decode("utf-8", "replace")}) + b"\n")
+
+    progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
+    out = sys.stdout.buffer
+    start_cache: dict[int, str] = {}
+
+    def ts(seconds: int) -> str:
+        text = start_cache.get(seconds)
+        if text is None:
+            if len(start_cache) > 4096:
+                start_cache.clear()
+            text = start_cache[seconds] = format_ts(seconds)
+        return text
+
+    counted = _Counting(source, progress)
+    try:
+        rows, engine = replay(counted, config, on_reject)
+        write = out.write
+        dumps = orjson.dumps
+        for row in rows:
+            write(dumps({"kpi": row.kpi, "window_start": ts(row.window_start_seconds), "window_end": ts(row.window_end_seconds), "labels": row.labels, "value": row.value}))
+            write(b"\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader (e.g. `head`) has gone; that is not an error of ours.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        print(f"kpi-monitor replay: error while reading {args.file}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        progress.done()
+        if source is not sys.stdin.buffer:
+            source.close()
+        if dead is not None:
+            dead.close()
+    if not args.quiet:
+        _summary(engine.stats, counted.lines)
+    return 0
+
+
+class _Counting:
+    def __init__(self, source: IO[bytes], progress: _Progress) -> None:
+        self.source = source
+        self.progress = progress
+        self.lines = 0
+
+    def __iter__(self):
+        tick_every = 65_536
+        for line in self.source:
+            self.lines += 1
+            if not self.lines % tick_every:
+                self.progress.tick(self.lines)
+            yield line
+
+
+def _summary(stats, lines: int) -> None:
+    rejected = sum(stats.rejected.values())
+    print(
+        f"replay: {lines:,} lines, {stats.read:,} events read, {stats.accepted:,} accepted, "
+        f"{stats.duplicates:,} duplicates, {rejected:,} rejected",
+        file=sys.stderr,
+    )
+    for reason, n in sorted(stats.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  rejected {reason}: {n:,}", file=sys.stderr)
