@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from kpi import contract
@@ -26,10 +27,11 @@ DUPLICATE = "duplicate"
 
 
 class _Ticket:
-    __slots__ = ("created_ts", "priority", "keys", "replies", "reopened", "open", "breach_from", "replied")
+    __slots__ = ("created_ts", "team", "priority", "keys", "replies", "reopened", "open", "breach_from", "replied")
 
-    def __init__(self, created_ts: float, priority: str, keys: tuple[LabelKey, ...], breach_at: float) -> None:
+    def __init__(self, created_ts: float, team: str, priority: str, keys: tuple[LabelKey, ...], breach_at: float) -> None:
         self.created_ts = created_ts
+        self.team = team
         self.priority = priority
         self.keys = keys
         self.replies = 0
@@ -78,6 +80,8 @@ class Engine:
         self._sla = config.sla.targets_seconds
         self._group_by = config.group_by
         self._closed: list[tuple[Series, int, object, object]] = []
+        # Optional observer of every resolution (team, priority, seconds), e.g. a histogram.
+        self.on_resolution: Callable[[str, str, float], None] | None = None
 
     # -- input ----------------------------------------------------------------------------
     def process_raw(self, raw: bytes) -> str | Rejected:
@@ -154,6 +158,20 @@ class Engine:
         return closed
 
     # -- tickets ---------------------------------------------------------------------------
+    def open_tickets(self) -> Iterator[tuple[str, str, float]]:
+        """(team, priority, created_ts) of every open ticket, for live SLA state."""
+        for t in self._tickets.values():
+            if t.open:
+                yield t.team, t.priority, t.created_ts
+
+    @property
+    def tracked_tickets(self) -> int:
+        return len(self._tickets)
+
+    @property
+    def tracked_customers(self) -> int:
+        return len(self._customers)
+
     def _ticket_keys(self, body: dict) -> tuple[LabelKey, ...]:
         keys: list[LabelKey] = [OVERALL]
         for dim in self._group_by:
@@ -168,7 +186,7 @@ class Engine:
         priority = body["priority"]
         breach_at = ts + self._sla[priority]
         keys = self._ticket_keys(body)
-        self._tickets[tid] = _Ticket(ts, priority, keys, breach_at)
+        self._tickets[tid] = _Ticket(ts, self.labels.map("team", body["team"]), priority, keys, breach_at)
         heapq.heappush(self._ticket_expiry, (ts + self.config.ticket_retention_seconds, tid))
         for s in self.series:
             bucket = s.at(s.index(ts))
@@ -231,6 +249,8 @@ class Engine:
         breached = seconds > self._sla[ticket.priority]
         was_open = ticket.open
         ticket.open = False
+        if self.on_resolution is not None:
+            self.on_resolution(ticket.team, ticket.priority, seconds)
         for s in self.series:
             index = s.index(ts)
             bucket = s.at(index)

@@ -1,0 +1,126 @@
+"""The Faust app: topics in, `Processor` in the middle, `/metrics` out.
+
+Faust's windowed tables expire on the wall clock and re-serialise values per write (see
+docs/design.md), so windows live in `kpi/` and Faust only moves records.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+import faust
+from aiohttp.web import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.exposition import build_registry
+from streams.processor import DeadLetter, Processor
+from streams.settings import Settings
+
+log = logging.getLogger("kpi_monitor.worker")
+
+
+def _credentials(settings: Settings):
+    k = settings.kafka
+    ssl_context = None
+    if k.security_protocol in ("SSL", "SASL_SSL"):
+        ssl_context = ssl.create_default_context(cafile=str(k.ssl_cafile) if k.ssl_cafile else None)
+        if k.ssl_certfile:
+            ssl_context.load_cert_chain(
+                str(k.ssl_certfile),
+                str(k.ssl_keyfile) if k.ssl_keyfile else None,
+                k.ssl_keyfile_password.get_secret_value() if k.ssl_keyfile_password else None,
+            )
+    if k.security_protocol.startswith("SASL"):
+        assert k.sasl_username and k.sasl_password and k.sasl_mechanism
+        return faust.SASLCredentials(
+            username=k.sasl_username,
+            password=k.sasl_password.get_secret_value(),
+            mechanism=k.sasl_mechanism,
+            ssl_context=ssl_context,
+        )
+    return ssl_context
+
+
+def create_app(settings: Settings) -> tuple[faust.App, Processor]:
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{hp.strip()}" for hp in settings.kafka.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
+        value_serializer="raw",
+        key_serializer="raw",
+        web_host=settings.web.host,
+        web_bind=settings.web.host,
+        web_port=settings.web.port,
+        datadir=str(settings.data_dir),
+        store="memory://",
+        topic_disable_leader=True,  # no leader topic: this app has no leader-only work
+        topic_allow_declare=False,  # input topics are provisioned, never auto-created
+        consumer_auto_offset_reset="earliest",
+        stream_buffer_maxsize=4096,  # bounded in-flight queue per partition
+        broker_commit_interval=1.0,
+        logging_config=None,
+    )
+    dead_letter_topic = app.topic(settings.topics.dead_letter, value_serializer="raw", key_serializer="raw")
+
+    def send_dead_letter(dl: DeadLetter) -> None:
+        dead_letter_topic.send_soon(
+            value=dl.raw[: settings.kafka.max_message_bytes // 2] or b"",
+            headers=[
+                ("reason", dl.reason.encode()),
+                ("detail", dl.detail.encode()[:1000]),
+                ("source_topic", dl.topic.encode()),
+                ("source_partition", str(dl.partition).encode()),
+                ("source_offset", str(dl.offset).encode()),
+                ("truncated", b"1" if len(dl.raw) > settings.kafka.max_message_bytes // 2 else b"0"),
+            ],
+        )
+
+    processor = Processor(settings, send_dead_letter)
+    inputs = app.topic(*settings.topics.inputs(), value_serializer="raw", key_serializer="raw")
+
+    @app.agent(inputs, name="kpi-events")
+    async def consume(stream: faust.StreamT) -> None:
+        handle = processor.handle
+        async for event in stream.events():
+            message = event.message
+            handle(message.topic, message.partition, message.offset, event.value)
+
+    def consumer_lag() -> dict[tuple[str, int], int]:
+        lag = {}
+        try:
+            assigned = app.consumer.assignment()
+        except Exception:  # noqa: BLE001 - before the consumer starts there is no assignment
+            return lag
+        for tp in assigned:
+            try:
+                highwater = app.consumer.highwater(tp)
+            except Exception:  # noqa: BLE001
+                continue
+            if highwater is None:
+                continue
+            position = processor.positions.get((tp.topic, tp.partition))
+            lag[(tp.topic, tp.partition)] = max(0, highwater - (position + 1 if position is not None else 0))
+        return lag
+
+    registry = build_registry(processor, consumer_lag)
+
+    @app.timer(settings.evaluation_interval_seconds(), on_leader=False)
+    async def evaluate() -> None:
+        processor.evaluate()
+
+    @app.task
+    async def first_evaluation() -> None:
+        processor.evaluate()
+
+    @app.page("/metrics")
+    async def metrics(self, request):  # type: ignore[no-untyped-def]
+        return Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    @app.page("/healthz")
+    async def healthz(self, request):  # type: ignore[no-untyped-def]
+        return self.json({"status": "ok", "watermark": processor.snapshot.watermark})
+
+    app.kpi_processor = processor  # type: ignore[attr-defined]
+    app.kpi_registry = registry  # type: ignore[attr-defined]
+    return app, processor

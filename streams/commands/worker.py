@@ -1,0 +1,77 @@
+"""`kpi-monitor worker`: consume the event topics and serve KPIs on /metrics."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+EPILOG = """\
+configuration: environment variables KPI_* (nested with __) and/or a TOML file:
+  KPI_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092   KPI_WEB__PORT=6066
+  KPI_TRAILING_WINDOWS='["5m","1h","24h"]'       KPI_GRACE=5m
+  KPI_SLA_TARGETS='{"urgent":"4h","high":"8h","normal":"24h","low":"72h"}'
+See docs/configuration.md for every setting. Secrets (SASL password, key password)
+are never logged.
+
+examples:
+  kpi-monitor worker
+  kpi-monitor worker --config deploy/worker.toml
+  KPI_WEB__PORT=6067 kpi-monitor worker      # a second worker in the same group
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "worker",
+        help="run a stream worker: Kafka in, KPIs on /metrics out",
+        description="Consume tickets, surveys, orders and customers from Kafka, keep KPI aggregates "
+        "for the trailing windows and serve them on http://HOST:PORT/metrics.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", metavar="FILE", help="TOML settings file (environment variables override it)")
+    p.add_argument("--skip-preflight", action="store_true", help="do not check Kafka and topics before starting")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from kpi.errors import ConfigError
+
+    if args.config:
+        os.environ["KPI_CONFIG_FILE"] = args.config
+    try:
+        from streams.settings import Settings
+
+        settings = Settings()
+        settings.engine_config()
+        settings.series_specs()
+    except (ValidationError, ConfigError) as exc:
+        print(f"kpi-monitor worker: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("kpi_monitor.worker")
+    log.info("settings: %s", settings.redacted())
+
+    if not args.skip_preflight:
+        from streams.preflight import PreflightError, check_kafka
+
+        try:
+            check_kafka(settings)
+        except PreflightError as exc:
+            print(f"kpi-monitor worker: {exc}", file=sys.stderr)
+            return 3
+
+    import faust
+
+    from streams.app import create_app
+
+    app, _ = create_app(settings)
+    log.info("metrics on http://%s:%d/metrics", settings.web.host, settings.web.port)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,119 @@
+"""Prometheus exposition: a custom collector that reads the processor's latest snapshot.
+
+Scrapes run on the processing event loop, so `collect()` only formats numbers that the
+evaluation timer already computed; nothing here walks engine state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from streams import conventions as c
+from streams.processor import Processor
+
+# Resolution-time buckets: round durations plus every SLA target, so that
+# `le="<target>"` answers "resolved within SLA" exactly.
+BASE_BUCKETS_SECONDS = (300, 900, 1800, 3600, 2 * 3600, 12 * 3600, 2 * 86400, 7 * 86400)
+
+
+def resolution_buckets(targets_seconds: dict[str, float]) -> tuple[float, ...]:
+    return tuple(sorted(set(float(b) for b in BASE_BUCKETS_SECONDS) | {float(t) for t in targets_seconds.values()}))
+
+
+class KpiCollector:
+    def __init__(self, processor: Processor, consumer_lag: Callable[[], dict[tuple[str, int], int]]) -> None:
+        self.processor = processor
+        self.consumer_lag = consumer_lag
+
+    def describe(self) -> list[Metric]:
+        return []  # registering must not trigger a collect() before the app runs
+
+    def collect(self) -> Iterator[Metric]:
+        p = self.processor
+        snap = p.snapshot
+        yield from self._kpis(snap)
+        yield from self._sla(snap)
+        yield from self._pipeline(snap)
+
+    def _kpis(self, snap) -> Iterator[Metric]:
+        currency = self.processor.settings.reporting_currency
+        families: dict[str, Metric] = {}
+        for window, rows in snap.windows.items():
+            for kpi, labels, value in rows:
+                if value is None:
+                    continue  # undefined (zero denominator): absent, not NaN
+                spec = c.KPI_METRICS[kpi]
+                family = families.get(kpi)
+                if family is None:
+                    family = families[kpi] = Metric(spec.name, spec.help, "gauge")
+                sample_labels = {c.WINDOW_LABEL: window, **labels}
+                if kpi in c.CURRENCY_KPIS:
+                    sample_labels["currency"] = currency
+                family.add_sample(spec.name, sample_labels, value * spec.scale)
+        yield from families.values()
+
+    def _sla(self, snap) -> Iterator[Metric]:
+        labels = ["team", "priority"]
+        open_ = GaugeMetricFamily(c.SLA_OPEN, "Open tickets now (wall clock)", labels=labels)
+        breached = GaugeMetricFamily(c.SLA_BREACHED, "Open tickets already past their resolution target", labels=labels)
+        at_risk = GaugeMetricFamily(c.SLA_AT_RISK, "Open tickets that breach their target within the horizon", labels=[*labels, "within"])
+        for (team, priority), state in sorted(snap.sla.items()):
+            open_.add_metric([team, priority], state.open)
+            breached.add_metric([team, priority], state.breached)
+            for horizon, n in state.at_risk.items():
+                at_risk.add_metric([team, priority, horizon], n)
+        targets = GaugeMetricFamily(c.SLA_TARGET, "Resolution target per priority", labels=["priority"])
+        for priority, seconds in self.processor.sla_policy.targets_seconds.items():
+            targets.add_metric([priority], seconds)
+        yield from (open_, breached, at_risk, targets)
+
+    def _pipeline(self, snap) -> Iterator[Metric]:
+        p = self.processor
+        events = CounterMetricFamily(c.EVENTS, "Records consumed, by topic and outcome", labels=["topic", "outcome"])
+        for (topic, outcome), n in sorted(p.events.items()):
+            events.add_metric([topic, outcome], n)
+        rejected = CounterMetricFamily(c.REJECTED, "Records rejected and dead-lettered, by reason", labels=["reason"])
+        for reason, n in sorted(p.rejected.items()):
+            rejected.add_metric([reason], n)
+        yield events
+        yield rejected
+        yield CounterMetricFamily(c.LATE, "Events later than the grace period (dead-lettered)", value=p.rejected.get("late", 0))
+        yield CounterMetricFamily(c.DUPLICATES, "Events whose id was already seen (counted once)", value=p.engine.stats.duplicates)
+        yield CounterMetricFamily(c.DEAD_LETTERS, "Records written to the dead-letter topic", value=p.dead_letters)
+        yield CounterMetricFamily(c.DEAD_LETTER_FAILURES, "Dead-letter writes that failed", value=p.dead_letter_failures)
+        if snap.watermark is not None:
+            yield GaugeMetricFamily(c.WATERMARK, "Highest accepted event time", value=snap.watermark)
+            yield GaugeMetricFamily(c.LAG_SECONDS, "Evaluation time minus the watermark: how old the newest data in the KPI gauges is", value=max(0.0, snap.evaluated_at - snap.watermark))
+        if snap.evaluated_at:
+            yield GaugeMetricFamily(c.EVALUATED_AT, "When the KPI gauges were last computed", value=snap.evaluated_at)
+            yield GaugeMetricFamily(c.EVALUATION_SECONDS, "Time the last evaluation took", value=snap.duration_seconds)
+        if p.last_event_at is not None:
+            yield GaugeMetricFamily(c.LAST_EVENT_AT, "Wall-clock time the last record was processed", value=p.last_event_at)
+        lag = GaugeMetricFamily(c.CONSUMER_LAG, "Messages not yet processed, per assigned partition", labels=["topic", "partition"])
+        for (topic, partition), n in sorted(self.consumer_lag().items()):
+            lag.add_metric([topic, str(partition)], n)
+        yield lag
+        yield GaugeMetricFamily(c.TRACKED_TICKETS, "Tickets held in engine state", value=p.engine.tracked_tickets)
+        yield GaugeMetricFamily(c.TRACKED_CUSTOMERS, "Customers held in engine state", value=p.engine.tracked_customers)
+        overflow = GaugeMetricFamily(c.LABEL_OVERFLOW, "1 when a label hit its value cap and new values map to 'other'", labels=["label"])
+        for dim in ("team", "channel", "feature"):
+            overflow.add_metric([dim], 1.0 if p.engine.labels.overflowed(dim) else 0.0)
+        yield overflow
+
+
+def build_registry(processor: Processor, consumer_lag: Callable[[], dict[tuple[str, int], int]]) -> CollectorRegistry:
+    """A fresh registry per app (never the global one): tests run several workers per process."""
+    registry = CollectorRegistry()
+    registry.register(KpiCollector(processor, consumer_lag))
+    histogram = Histogram(
+        c.RESOLUTION_HISTOGRAM,
+        "Ticket resolution time; buckets include every SLA target",
+        labelnames=["team", "priority"],
+        buckets=resolution_buckets(processor.sla_policy.targets_seconds),
+        registry=registry,
+    )
+    processor.engine.on_resolution = lambda team, priority, seconds: histogram.labels(team, priority).observe(seconds)
+    return registry

@@ -1,0 +1,182 @@
+"""The worker's one typed settings object, from environment variables and/or a TOML file.
+
+Environment variables start with `KPI_` and use `__` for nesting, e.g.
+`KPI_KAFKA__BOOTSTRAP_SERVERS=broker:9092`, `KPI_SLA_TARGETS='{"urgent": "2h"}'`.
+A file given with `--config` (TOML) is read first; environment variables override it.
+Secrets are `SecretStr`: they print as '**********' in logs, reprs and errors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from kpi.config import GROUP_BY_DIMENSIONS, EngineConfig, SeriesSpec
+from kpi.errors import ConfigError
+from kpi.sla import DEFAULT_TARGETS_SECONDS, SlaPolicy
+from kpi.windows import DAY_SECONDS, parse_duration_seconds
+
+CONFIG_FILE_ENV = "KPI_CONFIG_FILE"
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_keyfile_password: SecretStr | None = None
+    consumer_group: str = "kpi-monitor"
+    max_message_bytes: int = Field(1_048_576, gt=0, description="larger messages are dead-lettered as too_large")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
+            raise ValueError(f"security_protocol {self.security_protocol} needs sasl_mechanism, sasl_username and sasl_password")
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name} {path} does not exist or is not a file")
+        return self
+
+
+class TopicSettings(BaseModel):
+    tickets: str = "tickets"
+    surveys: str = "surveys"
+    orders: str = "orders"
+    customers: str = "customers"
+    dead_letter: str = "kpi-dead-letter"
+
+    def inputs(self) -> tuple[str, ...]:
+        return (self.tickets, self.surveys, self.orders, self.customers)
+
+
+class WebSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(6066, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KPI_", env_nested_delimiter="__", extra="forbid")
+
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    web: WebSettings = WebSettings()
+    trailing_windows: list[str] = Field(default_factory=lambda: ["5m", "1h", "24h"])
+    grace: str = "5m"
+    evaluation_interval: str = "5s"
+    sla_targets: dict[str, str] = Field(default_factory=lambda: {p: f"{s}s" for p, s in DEFAULT_TARGETS_SECONDS.items()})
+    at_risk_horizons: list[str] = Field(default_factory=lambda: ["15m", "30m", "1h"])
+    reporting_currency: str = "USD"
+    fx_rates: dict[str, float] = Field(default_factory=dict)
+    group_by: list[str] = Field(default_factory=lambda: list(GROUP_BY_DIMENSIONS))
+    max_label_values: int = Field(50, ge=1, le=10_000)
+    label_allow: dict[str, list[str]] = Field(default_factory=dict)
+    app_id: str = "kpi-monitor"
+    data_dir: Path = Path("var/worker")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("trailing_windows", "at_risk_horizons")
+    @classmethod
+    def _durations(cls, values: list[str]) -> list[str]:
+        if not values:
+            raise ValueError("must list at least one duration")
+        for v in values:
+            parse_duration_seconds(v)
+        return values
+
+    @field_validator("grace", "evaluation_interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration_seconds(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get(CONFIG_FILE_ENV)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path:
+            if not Path(path).is_file():
+                raise ConfigError(f"{CONFIG_FILE_ENV}={path}: no such file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # -- derived ---------------------------------------------------------------------------
+    def grace_seconds(self) -> int:
+        return parse_duration_seconds(self.grace)
+
+    def evaluation_interval_seconds(self) -> float:
+        return max(0.2, float(parse_duration_seconds(self.evaluation_interval)))
+
+    def trailing_windows_seconds(self) -> dict[str, int]:
+        return {w: parse_duration_seconds(w) for w in self.trailing_windows}
+
+    def at_risk_horizons_seconds(self) -> dict[str, int]:
+        return {h: parse_duration_seconds(h) for h in self.at_risk_horizons}
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            window_seconds=series_bucket_seconds(min(self.trailing_windows_seconds().values())),
+            grace_seconds=self.grace_seconds(),
+            sla=SlaPolicy({p: parse_duration_seconds(v) for p, v in self.sla_targets.items()}),
+            reporting_currency=self.reporting_currency,
+            fx_rates=dict(self.fx_rates),
+            group_by=tuple(self.group_by),
+            max_label_values=self.max_label_values,
+            label_allow={k: frozenset(v) for k, v in self.label_allow.items()},
+        )
+
+    def series_specs(self) -> dict[str, SeriesSpec]:
+        """One bucketed series per trailing window; the coarsest one tracks stickiness.
+
+        Stickiness is taken at bucket ends, so the coarsest buckets (typically hours)
+        give the day-aligned DAU/MAU the KPI is defined on, at the least cost.
+        """
+        windows = sorted(self.trailing_windows_seconds().items(), key=lambda kv: kv[1])
+        specs = {}
+        for i, (name, seconds) in enumerate(windows):
+            bucket = series_bucket_seconds(seconds)
+            specs[name] = SeriesSpec(bucket, retain_closed=seconds // bucket, stickiness=(i == len(windows) - 1))
+        return specs
+
+    def redacted(self) -> dict[str, Any]:
+        """For logs: SecretStr values are already masked by pydantic's JSON dump."""
+        return self.model_dump(mode="json")
+
+
+_BUCKET_CHOICES_SECONDS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+
+
+MIN_BUCKETS_PER_WINDOW = 20
+
+
+def series_bucket_seconds(window_seconds: int) -> int:
+    """The bucket size for a trailing window: the largest that still gives >= 20 buckets.
+
+    A trailing window is its last N buckets including the one in progress, so it covers
+    between (N-1)/N and all of the nominal window; more buckets mean a smoother edge but
+    more work per scrape.
+    """
+    if window_seconds < 100 or DAY_SECONDS % window_seconds and window_seconds % DAY_SECONDS:
+        raise ConfigError(
+            f"trailing window {window_seconds} s is not supported: use at least 2m, and a size that "
+            "divides a day or is a whole number of days (e.g. 5m, 15m, 1h, 24h)"
+        )
+    for bucket in reversed(_BUCKET_CHOICES_SECONDS):
+        if window_seconds % bucket == 0 and window_seconds // bucket >= MIN_BUCKETS_PER_WINDOW:
+            return bucket
+    raise ConfigError(f"no bucket size fits trailing window {window_seconds} s")
