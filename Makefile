@@ -1,0 +1,41 @@
+# Developer entry points. `make test` is THE test command (CI runs exactly it).
+# The local stack needs Java 17+, Maven, and Debian's prometheus and
+# prometheus-alertmanager packages: see docs/local-stack.md.
+
+PYTHON ?= python3.11
+VENV := .venv
+KPI := $(VENV)/bin/kpi-monitor
+
+.PHONY: install jars up down status test deploy-config run
+
+install:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --upgrade pip
+	$(VENV)/bin/pip install -e '.[dev,rocksdb]'
+	$(MAKE) jars
+
+# Kafka broker jars from Maven Central into .cache/kafka/<version>/libs (once).
+jars:
+	$(KPI) stack jars
+
+# Kafka 127.0.0.1:9092, Prometheus :9090, Alertmanager :9094; state in var/stack.
+up:
+	$(KPI) stack up
+
+down:
+	$(KPI) stack down
+
+status:
+	$(KPI) stack status || true  # exits 3 when not everything runs; that is an answer, not a failure
+
+test:
+	$(VENV)/bin/python -m pytest
+
+# Rewrites deploy/prometheus/*.yml and deploy/alertmanager/alertmanager.yml from
+# their templates in streams/stack/; tests/deploy fails when they drift.
+deploy-config:
+	$(VENV)/bin/python -m streams.stack.render
+
+# Run a worker in the foreground against the local stack (metrics on 127.0.0.1:6066).
+run:
+	$(KPI) worker
