@@ -1,0 +1,155 @@
+"""Shared lifecycle of the Go servers (Prometheus, Alertmanager): a binary, a
+rendered config file, a data dir, one HTTP port and a `/-/ready` endpoint."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from streams.stack.errors import StackError, ToolNotFoundError
+from streams.stack.ports import LOOPBACK_HOST, PortClaim, ensure_ports_free, free_port
+from streams.stack.process import ManagedProcess, tail_text
+from streams.stack.readiness import http_probe, wait_ready
+
+
+def find_binary(candidates: Sequence[str], install_hint: str) -> str:
+    for candidate in candidates:
+        found = shutil.which(candidate)
+        if found is not None:
+            return found
+    raise ToolNotFoundError(f"{' or '.join(candidates)} not found on PATH; {install_hint}")
+
+
+def format_duration(seconds: float) -> str:
+    """Prometheus duration text: 1s, 250ms, 5m. Sub-millisecond values are rejected."""
+    milliseconds = round(seconds * 1000)
+    if milliseconds <= 0 or abs(milliseconds - seconds * 1000) > 1e-6:
+        raise ValueError(f"duration must be a positive whole number of milliseconds, got {seconds!r} s")
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if milliseconds % size == 0:
+            return f"{milliseconds // size}{unit}"
+    return f"{milliseconds}ms"
+
+
+class HttpServer:
+    """Base class: subclasses set `name`, `port_purpose` and build config and argv."""
+
+    name = "server"
+    port_purpose = "HTTP port"
+
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        port: int | None,
+        binary: str,
+        ready_timeout_seconds: float,
+        stop_timeout_seconds: float,
+        port_hint: str,
+    ) -> None:
+        self.base_dir = Path(base_dir).resolve()
+        self.port = port if port is not None else free_port()
+        self.binary = binary
+        self.ready_timeout_seconds = ready_timeout_seconds
+        self.stop_timeout_seconds = stop_timeout_seconds
+        self._port_hint = port_hint
+        self._process: ManagedProcess | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK_HOST}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.base_dir / f"{self.name}.yml"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.base_dir / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self.base_dir / f"{self.name}.log"
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        return self._process
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None and self._process.is_running else None
+
+    @property
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.is_running
+
+    def render_config(self) -> str:
+        raise NotImplementedError
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def write_config(self) -> Path:
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(self.render_config())
+        return self.config_path
+
+    def start(self) -> None:
+        """Start and block until `/-/ready` answers 200, or raise StackError."""
+        if self.is_running:
+            return
+        ensure_ports_free([PortClaim(self.port, self.port_purpose, self._port_hint)])
+        self.write_config()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._process = ManagedProcess(self.name, self.argv(), self.log_path, cwd=self.base_dir)
+        self._process.start()
+        try:
+            wait_ready(
+                http_probe(f"{self.url}/-/ready"),
+                what=f"{self.name} at {self.url}",
+                process=self._process,
+                log_paths=[self.log_path],
+                timeout_seconds=self.ready_timeout_seconds,
+            )
+        except BaseException:
+            self._process.kill()
+            raise
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop(self.stop_timeout_seconds)
+
+    def kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def detach(self) -> None:
+        if self._process is not None:
+            self._process.detach()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return tail_text(self.log_path, lines)
+
+    def _require_running(self) -> None:
+        if not self.is_running:
+            raise StackError(f"{self.name} at {self.url} is not running")
+
+    def __enter__(self) -> HttpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid {self.pid}" if self.is_running else "stopped"
+        return f"{type(self).__name__}({self.url}, {state}, base_dir={self.base_dir})"

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from queue import Empty, Queue
+
+import pytest
+import yaml
+
+from streams.stack.alertmanager import AlertmanagerServer, render_alertmanager_config
+
+
+def test_rendered_config_routes_everything_to_the_webhook() -> None:
+    config = yaml.safe_load(
+        render_alertmanager_config(webhook_url="http://127.0.0.1:5555/hook", group_wait_seconds=1)
+    )
+    assert config["route"]["receiver"] == "kpi-webhook"
+    assert config["route"]["group_wait"] == "1s"
+    [receiver] = config["receivers"]
+    assert receiver == {
+        "name": "kpi-webhook",
+        "webhook_configs": [{"url": "http://127.0.0.1:5555/hook", "send_resolved": True}],
+    }
+
+
+@pytest.mark.integration
+def test_rendered_config_passes_amtool(tmp_path: Path) -> None:
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(render_alertmanager_config())
+    result = subprocess.run(["amtool", "check-config", str(config)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, Queue[dict]]]:
+    received: Queue[dict] = Queue()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            received.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", received
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.mark.integration
+def test_an_alert_reaches_the_webhook(
+    alertmanager_factory: Callable[..., AlertmanagerServer], webhook: tuple[str, Queue[dict]]
+) -> None:
+    url, received = webhook
+    alertmanager = alertmanager_factory(webhook_url=url)
+    alert = [{"labels": {"alertname": "StackTestAlert", "severity": "page"}, "annotations": {"summary": "test"}}]
+    request = urllib.request.Request(
+        f"{alertmanager.url}/api/v2/alerts",
+        data=json.dumps(alert).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+
+    try:
+        payload = received.get(timeout=20)
+    except Empty:
+        pytest.fail(f"no webhook call within 20 s; Alertmanager log:\n{alertmanager.log_tail()}")
+    assert payload["status"] == "firing"
+    assert payload["alerts"][0]["labels"]["alertname"] == "StackTestAlert"
+    assert [a["labels"]["alertname"] for a in alertmanager.alerts()] == ["StackTestAlert"]
+
+
+@pytest.mark.integration
+def test_clustering_is_off(alertmanager_factory: Callable[..., AlertmanagerServer]) -> None:
+    alertmanager = alertmanager_factory()
+    with urllib.request.urlopen(f"{alertmanager.url}/api/v2/status", timeout=10) as response:
+        status = json.loads(response.read())
+    assert status["cluster"]["status"] == "disabled"
