@@ -1,0 +1,56 @@
+"""Where each event type goes: logical topic and the field used as message key
+(event contract v1).
+
+Logical topic names are mapped to real Kafka topic names by `TopicNames`, so
+a prefix or per-topic override never reaches the simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TICKETS = "tickets"
+SURVEYS = "surveys"
+ORDERS = "orders"
+CUSTOMERS = "customers"
+LOGICAL_TOPICS = (TICKETS, SURVEYS, ORDERS, CUSTOMERS)
+
+# type -> (logical topic, key field)
+ROUTES: dict[str, tuple[str, str]] = {
+    "ticket.created": (TICKETS, "ticket_id"),
+    "ticket.agent_replied": (TICKETS, "ticket_id"),
+    "ticket.customer_replied": (TICKETS, "ticket_id"),
+    "ticket.reopened": (TICKETS, "ticket_id"),
+    "ticket.resolved": (TICKETS, "ticket_id"),
+    "survey.nps": (SURVEYS, "customer_id"),
+    "survey.csat": (SURVEYS, "customer_id"),
+    "survey.ces": (SURVEYS, "customer_id"),
+    "checkout.started": (ORDERS, "customer_id"),
+    "order.placed": (ORDERS, "customer_id"),
+    "customer.signed_up": (CUSTOMERS, "customer_id"),
+    "customer.churned": (CUSTOMERS, "customer_id"),
+    "customer.active": (CUSTOMERS, "customer_id"),
+    "feature.used": (CUSTOMERS, "customer_id"),
+}
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """Real Kafka topic name for each logical topic."""
+
+    tickets: str = TICKETS
+    surveys: str = SURVEYS
+    orders: str = ORDERS
+    customers: str = CUSTOMERS
+
+    @classmethod
+    def with_prefix(cls, prefix: str, **overrides: str | None) -> TopicNames:
+        """`prefix` + default name, unless a per-topic override is given."""
+        names = {t: overrides.get(t) or f"{prefix}{t}" for t in LOGICAL_TOPICS}
+        return cls(**names)
+
+    def resolve(self, logical_topic: str) -> str:
+        return getattr(self, logical_topic)
+
+    def as_dict(self) -> dict[str, str]:
+        return {t: self.resolve(t) for t in LOGICAL_TOPICS}
