@@ -186,7 +186,10 @@ class Decoder:
                     f"currency {obj['currency']!r} is neither the reporting currency "
                     f"{self.reporting_currency!r} nor has a configured conversion rate",
                 )
-            event.amount_micros = round(amount * rate * 1_000_000)
+            micros = amount * rate * 1_000_000
+            if not math.isfinite(micros):  # e.g. 1e308: finite as given, infinite once converted
+                raise _Invalid(OUT_OF_RANGE, f"amount {amount!r} {obj['currency']} is too large")
+            event.amount_micros = round(micros)
         return event
 
     @staticmethod

@@ -7,6 +7,7 @@ stream worker, so both produce the same numbers for the same events.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -41,12 +42,21 @@ class _Ticket:
         self.replied = False
 
 
+_SIGNUP, _CHURN = 0, 1  # at equal times a signup sorts before a churn
+
+
 class _Customer:
-    __slots__ = ("signup_ts", "churned")
+    """Membership of the churn base, kept so that arrival order within the grace does not matter.
+
+    `since` is the start of the membership spell after every settled lifecycle event (None: not
+    a member); `recent` holds the (ts, kind) events that a later arrival could still precede.
+    """
+
+    __slots__ = ("since", "recent")
 
     def __init__(self) -> None:
-        self.signup_ts: float | None = None
-        self.churned = False
+        self.since: float | None = None
+        self.recent: list[tuple[float, int]] = []
 
 
 @dataclass
@@ -113,6 +123,8 @@ class Engine:
         if problem is not None:
             return problem
         self.stats.accepted += 1
+        for s in self.series:
+            s.at(s.index(ts))  # the event's window exists even if the event changed no aggregate
         if ts > wm.value:
             wm.value = ts
             self._advance(ts - wm.grace_seconds)
@@ -348,26 +360,40 @@ class Engine:
         return c
 
     def _on_signed_up(self, event: Event, ts: float) -> None:
-        c = self._customer(event.body["customer_id"])
-        if c.signup_ts is not None and not c.churned:
-            return  # already a customer: a repeated signup changes nothing
-        c.signup_ts = ts
-        c.churned = False
-        for s in self.series:
-            s.at(s.index(ts) + 1).base_delta += 1
+        self._lifecycle(event.body["customer_id"], ts, _SIGNUP)
 
     def _on_churned(self, event: Event, ts: float) -> None:
-        c = self._customer(event.body["customer_id"])
-        if c.signup_ts is None or c.churned:
-            c.churned = True
-            return  # never in the base we know of, or already left it
-        c.churned = True
+        self._lifecycle(event.body["customer_id"], ts, _CHURN)
+
+    def _lifecycle(self, customer_id: str, ts: float, kind: int) -> None:
+        """Insert a signup or churn in time order and apply only what it changes.
+
+        A signup while a member and a churn while not a member change nothing. Events
+        older than the late boundary can no longer be preceded, so they are folded into
+        `since`; the changes of an insertion all lie in buckets at or after `ts`, which
+        are still open.
+        """
+        c = self._customer(customer_id)
+        settled = self.watermark.value - self.watermark.grace_seconds
+        while c.recent and c.recent[0][0] < settled:
+            t, k = c.recent.pop(0)
+            if k == _CHURN:
+                c.since = None
+            elif c.since is None:
+                c.since = t
         for s in self.series:
-            index = s.index(ts)
-            signup_index = s.index(c.signup_ts)
-            s.at(index + 1).base_delta -= 1
-            churned = s.at(index).churned_by_signup
-            churned[signup_index] = churned.get(signup_index, 0) + 1
+            before = _membership_steps(s, c.since, c.recent)
+            after = _membership_steps(s, c.since, sorted([*c.recent, (ts, kind)]))
+            for key in before.keys() | after.keys():
+                n = after[key] - before[key]
+                if not n:
+                    continue
+                if len(key) == 1:
+                    s.at(key[0]).base_delta += n
+                else:
+                    churned = s.at(key[0]).churned_by_signup
+                    churned[key[1]] = churned.get(key[1], 0) + n
+        bisect.insort(c.recent, (ts, kind))
 
     def _on_active(self, event: Event, ts: float) -> None:
         customer = event.body["customer_id"]
@@ -390,6 +416,23 @@ class Engine:
             users.add(customer)
             if s.stickiness is not None:
                 s.stickiness.active(index, customer)
+
+
+def _membership_steps(s: Series, since: float | None, recent: list[tuple[float, int]]) -> Counter:
+    """The bucket contributions of a customer's spells that start or end in `recent`:
+    (bucket,) -> base delta, (bucket, signup bucket) -> churns from the base."""
+    out: Counter = Counter()
+    for t, kind in recent:
+        if kind == _SIGNUP:
+            if since is None:
+                since = t
+                out[(s.index(t) + 1,)] += 1
+        elif since is not None:
+            index = s.index(t)
+            out[(index + 1,)] -= 1
+            out[(index, s.index(since))] += 1
+            since = None
+    return out
 
 
 def _bump(d: dict, key, n: int) -> None:

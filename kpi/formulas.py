@@ -60,7 +60,7 @@ def ticket_values(g: GroupAgg, open_tickets: int, breached_open: int) -> dict[st
 
 def order_values(view: WindowView, churn_ratio: float | None) -> dict[str, float | int | None]:
     f = view.flows
-    revenue = f.revenue_micros / 1e6
+    revenue = f.revenue_micros / 1_000_000  # int / int: no overflow for huge sums
     aov = ratio(revenue, f.orders)
     buyers = f.ordering_customers.count()
     frequency = ratio(f.orders, buyers)

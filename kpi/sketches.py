@@ -17,8 +17,9 @@ from hashlib import blake2b
 QUANTILE_RELATIVE_ACCURACY = 0.005
 _GAMMA = (1 + QUANTILE_RELATIVE_ACCURACY) / (1 - QUANTILE_RELATIVE_ACCURACY)
 _LOG_GAMMA = math.log(_GAMMA)
-# Values at or below this are counted as zero: sub-millisecond durations are noise here.
-ZERO_THRESHOLD_SECONDS = 1e-3
+# Values at or below this are counted as zero. Any positive value gets a log bucket, so
+# the relative accuracy holds for sub-millisecond values too.
+ZERO_THRESHOLD_SECONDS = 0.0
 
 
 def nearest_rank(q: float, n: int) -> int:
@@ -65,6 +66,10 @@ class QuantileSketch:
         if self.n == 0:
             return None
         rank = nearest_rank(q, self.n)
+        if rank == self.n:
+            return self.high
+        if rank == 1:
+            return self.low
         if rank <= self.zeros:
             return 0.0
         seen = self.zeros
@@ -90,7 +95,7 @@ class QuantileSketch:
 EXACT_LIMIT = 2048
 _HLL_P = 14
 _HLL_M = 1 << _HLL_P
-_HLL_ALPHA = 0.7213 / (1 + 1.079 / _HLL_M)
+_HLL_Q = 64 - _HLL_P  # registers hold 0 .. _HLL_Q + 1
 
 
 def _hash64(item: str) -> int:
@@ -149,14 +154,53 @@ class DistinctCounter:
             return float(len(self.items))
         regs = self.registers
         assert regs is not None
-        estimate = _HLL_ALPHA * _HLL_M * _HLL_M / sum(2.0**-r for r in regs)
-        zeros = regs.count(0)
-        if estimate <= 2.5 * _HLL_M and zeros:
-            estimate = _HLL_M * math.log(_HLL_M / zeros)  # linear counting for the small range
-        return float(round(estimate))
+        return float(round(_hll_estimate(regs)))
 
     def copy(self) -> DistinctCounter:
         out = DistinctCounter()
         out.items = set(self.items) if self.items is not None else None
         out.registers = bytearray(self.registers) if self.registers is not None else None
         return out
+
+
+def _hll_estimate(regs: bytearray) -> float:
+    """Ertl's improved raw estimator ("New cardinality estimation algorithms for
+    HyperLogLog sketches", arXiv:1702.01284).
+
+    It is nearly unbiased over the whole range. The classic raw estimate with a switch
+    to linear counting at 2.5 m overestimates by 2-3 % on average (single sketches up to
+    4 %) around the switch (about 38k-50k items at p=14), which breaks the 2 % budget.
+    """
+    m = _HLL_M
+    c = [regs.count(k) for k in range(_HLL_Q + 2)]
+    z = m * _tau(1.0 - c[_HLL_Q + 1] / m)
+    for k in range(_HLL_Q, 0, -1):
+        z = 0.5 * (z + c[k])
+    z += m * _sigma(c[0] / m)
+    return m * m / (2 * math.log(2)) / z
+
+
+def _sigma(x: float) -> float:
+    if x == 1.0:
+        return math.inf
+    y, z = 1.0, x
+    while True:
+        x *= x
+        z_old = z
+        z += x * y
+        y += y
+        if z == z_old:
+            return z
+
+
+def _tau(x: float) -> float:
+    if x == 0.0 or x == 1.0:
+        return 0.0
+    y, z = 1.0, 1.0 - x
+    while True:
+        x = math.sqrt(x)
+        z_old = z
+        y *= 0.5
+        z -= (1.0 - x) ** 2 * y
+        if z == z_old:
+            return z / 3.0

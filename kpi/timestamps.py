@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 
 # Reasons are part of the dead-letter contract (machine-readable).
 NAIVE = "naive_timestamp"
 INVALID = "invalid_timestamp"
+# Event times must leave room for a window of up to one day that can still be formatted.
+MIN_SECONDS = -62_135_596_800.0  # 0001-01-01T00:00:00Z
+MAX_SECONDS = 253_402_214_400.0  # 9999-12-31T00:00:00Z
 
 
 class TimestampError(ValueError):
@@ -27,32 +31,41 @@ def parse_ts_seconds(value: object) -> float:
     """
     if type(value) is str:
         s = value
-        if len(s) < 19 or s[4] != "-" or s[13] != ":" or s[16] != ":":
+        if (
+            len(s) < 19 or s[4] != "-" or s[7] != "-" or s[10] not in "Tt " or s[13] != ":" or s[16] != ":"
+            or (s[19:] != "Z" and not _is_fraction_z(s) and _RFC3339_TAIL(s, 19) is None)
+        ):
             raise TimestampError(INVALID, f"ts {value!r} is not an RFC 3339 date-time")
         if s[10] != "T" or s[-1] == "z":
-            s = _normalise(s)
+            s = s.upper().replace(" ", "T")  # RFC 3339 allows "t", "z" and, per its note, a space
         try:
             dt = _fromisoformat(s)
         except ValueError:
             raise TimestampError(INVALID, f"ts {value!r} is not an RFC 3339 date-time") from None
         if dt.tzinfo is None:
             raise TimestampError(NAIVE, f"ts {value!r} has no timezone (add Z or an offset)")
-        return dt.timestamp()
-    if type(value) is int or type(value) is float:
+        seconds = dt.timestamp()
+    elif type(value) is int or type(value) is float:
         if not math.isfinite(value):
             raise TimestampError(INVALID, "ts is not a finite number")
-        return float(value)
-    raise TimestampError(INVALID, f"ts must be an RFC 3339 string or epoch seconds, got {type(value).__name__}")
+        seconds = float(value)
+    else:
+        raise TimestampError(INVALID, f"ts must be an RFC 3339 string or epoch seconds, got {type(value).__name__}")
+    if not MIN_SECONDS <= seconds < MAX_SECONDS:
+        # Windows holding it could not be written as RFC 3339 (years 0001-9999).
+        raise TimestampError(INVALID, f"ts {value!r} is outside 0001-01-01T00:00:00Z .. 9999-12-31T00:00:00Z")
+    return seconds
 
 
 _fromisoformat = datetime.fromisoformat
+# What may follow the seconds in RFC 3339: fraction, then Z or a +hh:mm offset (none: naive).
+# fromisoformat alone also takes ",5", "+0200" and "+02:00:30".
+_RFC3339_TAIL = re.compile(r"(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)?", re.ASCII).fullmatch
 
 
-def _normalise(s: str) -> str:
-    if s[10] not in "t ":  # RFC 3339 allows "t" and, per its note, a space
-        raise TimestampError(INVALID, f"ts {s!r} is not an RFC 3339 date-time")
-    s = s[:10] + "T" + s[11:]
-    return s[:-1] + "Z" if s[-1] == "z" else s
+def _is_fraction_z(s: str) -> bool:
+    """The common "...:ss.fffZ" tail, checked without the regex."""
+    return s[-1] == "Z" and s[19] == "." and s[20:-1].isdigit() and s.isascii()
 
 
 def format_ts(seconds: float) -> str:

@@ -1,0 +1,1 @@
+"""Tests of the pure KPI domain package `kpi/`, mirroring its modules."""
