@@ -13,6 +13,7 @@ import faust
 from aiohttp.web import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from streams.batching import BatchingApp
 from streams.exposition import build_registry
 from streams.processor import DeadLetter, Processor
 from streams.settings import Settings
@@ -43,7 +44,8 @@ def _credentials(settings: Settings):
 
 
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
-    app = faust.App(
+    app_class = BatchingApp if settings.consumer_batching else faust.App
+    app = app_class(
         settings.app_id,
         broker=[f"kafka://{hp.strip()}" for hp in settings.kafka.bootstrap_servers.split(",")],
         broker_credentials=_credentials(settings),
@@ -79,12 +81,21 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     processor = Processor(settings, send_dead_letter)
     inputs = app.topic(*settings.topics.inputs(), value_serializer="raw", key_serializer="raw")
 
+    # The agent subscribes the input topics; with consumer batching on, records bypass it and
+    # reach `handle_batch` from the consumer (streams/batching.py).
     @app.agent(inputs, name="kpi-events")
     async def consume(stream: faust.StreamT) -> None:
         handle = processor.handle
         async for event in stream.events():
             message = event.message
             handle(message.topic, message.partition, message.offset, event.value)
+
+    def handle_batch(topic: str, partition: int, records) -> None:  # type: ignore[no-untyped-def]
+        handle = processor.handle
+        for record in records:
+            handle(topic, partition, record.offset, record.value)
+
+    app.kpi_batch_handler = handle_batch  # type: ignore[attr-defined]
 
     def consumer_lag() -> dict[tuple[str, int], int]:
         lag = {}

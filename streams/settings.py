@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     max_label_values: int = Field(50, ge=1, le=10_000)
     label_allow: dict[str, list[str]] = Field(default_factory=dict)
     app_id: str = "kpi-monitor"
+    # Hand fetched record batches straight to the engine (streams/batching.py) instead of
+    # Faust's per-record agent path; same delivery guarantees, several times the throughput.
+    consumer_batching: bool = True
     data_dir: Path = Path("var/worker")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
