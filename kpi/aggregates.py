@@ -50,20 +50,30 @@ class GroupAgg:
         self.first_response.add(seconds)
 
     def merge(self, other: GroupAgg) -> None:
-        for name in _COUNTERS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("resolution", "first_response"):
-            theirs = getattr(other, name)
-            if theirs is None:
-                continue
-            mine = getattr(self, name)
-            if mine is None:
-                setattr(self, name, theirs.copy())
+        self.nps_n += other.nps_n
+        self.nps_promoters += other.nps_promoters
+        self.nps_detractors += other.nps_detractors
+        self.csat_n += other.csat_n
+        self.csat_satisfied += other.csat_satisfied
+        self.ces_n += other.ces_n
+        self.ces_sum += other.ces_sum
+        self.created += other.created
+        self.resolved += other.resolved
+        self.resolution_sum_us += other.resolution_sum_us
+        self.first_response_n += other.first_response_n
+        self.first_response_sum_us += other.first_response_sum_us
+        self.fcr += other.fcr
+        self.breached += other.breached
+        if other.resolution is not None:
+            if self.resolution is None:
+                self.resolution = other.resolution.copy()
             else:
-                mine.merge(theirs)
-
-
-_COUNTERS = tuple(n for n in GroupAgg.__slots__ if n not in ("resolution", "first_response"))
+                self.resolution.merge(other.resolution)
+        if other.first_response is not None:
+            if self.first_response is None:
+                self.first_response = other.first_response.copy()
+            else:
+                self.first_response.merge(other.first_response)
 
 
 def _add(d: dict, key, n: int) -> None:

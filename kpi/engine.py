@@ -11,7 +11,7 @@ import bisect
 import heapq
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kpi import contract
 from kpi.aggregates import OVERALL, LabelKey
@@ -64,13 +64,9 @@ class Stats:
     read: int = 0
     accepted: int = 0
     duplicates: int = 0
-    rejected: Counter = None  # type: ignore[assignment]
+    rejected: Counter = field(default_factory=Counter)
     tickets_expired: int = 0
     customers_evicted: int = 0
-
-    def __post_init__(self) -> None:
-        if self.rejected is None:
-            self.rejected = Counter()
 
 
 class Engine:
@@ -90,6 +86,7 @@ class Engine:
         self._sla = config.sla.targets_seconds
         self._group_by = config.group_by
         self._closed: list[tuple[Series, int, object, object]] = []
+        self._survey_key_cache: dict[tuple[object, object], tuple[LabelKey, ...]] = {}
         # Optional observer of every resolution (team, priority, seconds), e.g. a histogram.
         self.on_resolution: Callable[[str, str, float], None] | None = None
 
@@ -98,11 +95,11 @@ class Engine:
         """Decode and process one message; never raises on bad input."""
         self.stats.read += 1
         decoded = self.decoder.decode(raw)
-        if type(decoded) is Rejected:
+        if isinstance(decoded, Rejected):
             self.stats.rejected[decoded.reason] += 1
             return decoded
         outcome = self._process(decoded)
-        if type(outcome) is Rejected:
+        if isinstance(outcome, Rejected):
             outcome.raw = raw
         return outcome
 
@@ -123,8 +120,9 @@ class Engine:
         if problem is not None:
             return problem
         self.stats.accepted += 1
-        for s in self.series:
-            s.at(s.index(ts))  # the event's window exists even if the event changed no aggregate
+        if event.type in _MAY_NOT_TOUCH_BUCKET:
+            for s in self.series:
+                s.at(s.index(ts))  # the event's window exists even if it changed no aggregate
         if ts > wm.value:
             wm.value = ts
             self._advance(ts - wm.grace_seconds)
@@ -218,7 +216,7 @@ class Engine:
 
     def _on_agent_replied(self, event: Event, ts: float) -> Rejected | None:
         ticket = self._ticket(event)
-        if type(ticket) is Rejected:
+        if isinstance(ticket, Rejected):
             return ticket
         ticket.replies += 1
         if not ticket.replied:
@@ -232,11 +230,11 @@ class Engine:
 
     def _on_customer_replied(self, event: Event, ts: float) -> Rejected | None:
         ticket = self._ticket(event)
-        return ticket if type(ticket) is Rejected else None
+        return ticket if isinstance(ticket, Rejected) else None
 
     def _on_reopened(self, event: Event, ts: float) -> Rejected | None:
         ticket = self._ticket(event)
-        if type(ticket) is Rejected:
+        if isinstance(ticket, Rejected):
             return ticket
         ticket.reopened = True
         if ticket.open:
@@ -254,7 +252,7 @@ class Engine:
 
     def _on_resolved(self, event: Event, ts: float) -> Rejected | None:
         ticket = self._ticket(event)
-        if type(ticket) is Rejected:
+        if isinstance(ticket, Rejected):
             return ticket
         seconds = max(0.0, ts - ticket.created_ts)
         fcr = ticket.replies <= 1 and not ticket.reopened
@@ -294,6 +292,15 @@ class Engine:
 
     # -- surveys ---------------------------------------------------------------------------
     def _survey_keys(self, body: dict) -> tuple[LabelKey, ...]:
+        raw = (body.get("team"), body.get("channel"))
+        keys = self._survey_key_cache.get(raw)
+        if keys is None:
+            if len(self._survey_key_cache) >= 4096:  # raw values may be unbounded; the cache is not
+                self._survey_key_cache.clear()
+            keys = self._survey_key_cache[raw] = self._make_survey_keys(body)
+        return keys
+
+    def _make_survey_keys(self, body: dict) -> tuple[LabelKey, ...]:
         keys: list[LabelKey] = [OVERALL]
         for dim in ("team", "channel"):
             value = body.get(dim)
@@ -381,6 +388,28 @@ class Engine:
                 c.since = None
             elif c.since is None:
                 c.since = t
+        recent = c.recent
+        if not recent or (ts, kind) >= recent[-1]:
+            # In order (the usual case): the new event only adds its own step.
+            since = c.since
+            for t, k in recent:
+                if k == _CHURN:
+                    since = None
+                elif since is None:
+                    since = t
+            if kind == _SIGNUP:
+                if since is None:
+                    for s in self.series:
+                        s.at(s.index(ts) + 1).base_delta += 1
+            elif since is not None:
+                for s in self.series:
+                    index = s.index(ts)
+                    s.at(index + 1).base_delta -= 1
+                    churned = s.at(index).churned_by_signup
+                    signup_index = s.index(since)
+                    churned[signup_index] = churned.get(signup_index, 0) + 1
+            recent.append((ts, kind))
+            return
         for s in self.series:
             before = _membership_steps(s, c.since, c.recent)
             after = _membership_steps(s, c.since, sorted([*c.recent, (ts, kind)]))
@@ -438,6 +467,12 @@ def _membership_steps(s: Series, since: float | None, recent: list[tuple[float, 
 def _bump(d: dict, key, n: int) -> None:
     d[key] = d.get(key, 0) + n
 
+
+# Handlers that can accept an event without writing to its bucket.
+_MAY_NOT_TOUCH_BUCKET = frozenset({
+    "ticket.agent_replied", "ticket.customer_replied", "ticket.reopened",
+    "customer.signed_up", "customer.churned",
+})
 
 _HANDLERS = {
     "ticket.created": Engine._on_ticket_created,

@@ -8,6 +8,7 @@ the last 5 minutes) and keeps the closed buckets that window needs.
 from __future__ import annotations
 
 import heapq
+from math import floor as _floor
 from dataclasses import dataclass
 
 from kpi.aggregates import Bucket, LabelKey
@@ -66,7 +67,7 @@ class Series:
         self._last_stickiness: float | None = None
 
     def index(self, ts_seconds: float) -> int:
-        return window_index(ts_seconds, self.size_seconds)
+        return _floor(ts_seconds / self.size_seconds)  # = window_index(), one call cheaper
 
     def at(self, index: int) -> Bucket:
         b = self.buckets.get(index)

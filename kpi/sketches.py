@@ -8,7 +8,8 @@ depending on arrival order.
 from __future__ import annotations
 
 import math
-from hashlib import blake2b
+
+from xxhash import xxh64_intdigest
 
 # --- Quantiles -------------------------------------------------------------------------
 # A DDSketch-style log-bucket histogram. With relative accuracy ALPHA, every bucket
@@ -98,10 +99,11 @@ _HLL_M = 1 << _HLL_P
 _HLL_Q = 64 - _HLL_P  # registers hold 0 .. _HLL_Q + 1
 
 
-def _hash64(item: str) -> int:
-    # A stable hash: Python's str hash is salted per process, and the replay and the
-    # worker must agree.
-    return int.from_bytes(blake2b(item.encode(), digest_size=8).digest(), "big")
+# A stable 64-bit hash: Python's str hash is salted per process, and the replay and the
+# worker must agree. xxh64 is ~10x cheaper than blake2b and mixes well enough for HLL.
+_hash64 = xxh64_intdigest
+_RANK_BITS = 64 - _HLL_P
+_RANK_MASK = (1 << _RANK_BITS) - 1
 
 
 class DistinctCounter:
@@ -118,7 +120,11 @@ class DistinctCounter:
             if len(items) > EXACT_LIMIT:
                 self._to_hll()
         else:
-            self._hll_add(_hash64(item))
+            h = _hash64(item)
+            regs = self.registers
+            rank = _RANK_BITS - (h & _RANK_MASK).bit_length() + 1
+            if rank > regs[h >> _RANK_BITS]:  # type: ignore[index]
+                regs[h >> _RANK_BITS] = rank  # type: ignore[index]
 
     def _to_hll(self) -> None:
         assert self.items is not None
@@ -145,9 +151,7 @@ class DistinctCounter:
             self._to_hll()
         regs, oregs = self.registers, other.registers
         assert regs is not None and oregs is not None
-        for i, r in enumerate(oregs):
-            if r > regs[i]:
-                regs[i] = r
+        self.registers = bytearray(map(max, regs, oregs))
 
     def count(self) -> float:
         if self.items is not None:

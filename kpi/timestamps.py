@@ -30,6 +30,16 @@ def parse_ts_seconds(value: object) -> float:
     event, hence the terse fast path.
     """
     if type(value) is str:
+        # Fast path for the common UTC form "YYYY-MM-DDTHH:MM:SS[.fff]Z": the whole-second
+        # prefix was validated and converted when first seen.
+        if value[-1:] == "Z":
+            base = _UTC_PREFIXES.get(value[:19])
+            if base is not None:
+                tail = value[19:-1]
+                if not tail:
+                    return base
+                if tail[0] == "." and tail.isascii() and tail[1:].isdigit():
+                    return base + float(tail)
         s = value
         if (
             len(s) < 19 or s[4] != "-" or s[7] != "-" or s[10] not in "Tt " or s[13] != ":" or s[16] != ":"
@@ -44,7 +54,16 @@ def parse_ts_seconds(value: object) -> float:
             raise TimestampError(INVALID, f"ts {value!r} is not an RFC 3339 date-time") from None
         if dt.tzinfo is None:
             raise TimestampError(NAIVE, f"ts {value!r} has no timezone (add Z or an offset)")
-        seconds = dt.timestamp()
+        if value[-1] == "Z" and value[10] == "T" and (len(value) == 20 or value[19] == "."):
+            # Same arithmetic as the fast path, so a string gives the same float either way.
+            base = dt.replace(microsecond=0).timestamp()
+            if MIN_SECONDS <= base < MAX_SECONDS:
+                if len(_UTC_PREFIXES) >= _PREFIX_CACHE_SIZE:
+                    _UTC_PREFIXES.clear()
+                _UTC_PREFIXES[value[:19]] = base
+            seconds = base + float(value[19:-1]) if len(value) > 20 else base
+        else:
+            seconds = dt.timestamp()
     elif type(value) is int or type(value) is float:
         if not math.isfinite(value):
             raise TimestampError(INVALID, "ts is not a finite number")
@@ -58,6 +77,8 @@ def parse_ts_seconds(value: object) -> float:
 
 
 _fromisoformat = datetime.fromisoformat
+_UTC_PREFIXES: dict[str, float] = {}  # "YYYY-MM-DDTHH:MM:SS" -> epoch seconds, validated
+_PREFIX_CACHE_SIZE = 65_536
 # What may follow the seconds in RFC 3339: fraction, then Z or a +hh:mm offset (none: naive).
 # fromisoformat alone also takes ",5", "+0200" and "+02:00:30".
 _RFC3339_TAIL = re.compile(r"(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)?", re.ASCII).fullmatch
