@@ -11,24 +11,45 @@ from typing import Any
 
 from streams.stack.http_server import HttpServer, find_binary, format_duration
 
-DEFAULT_RECEIVER = "kpi-webhook"
+PAGE_RECEIVER = "kpi-page"
+TICKET_RECEIVER = "kpi-ticket"
 # An example receiver: whatever listens here (a test, a chat relay) gets the
 # Alertmanager webhook JSON. Nothing listening just means failed notifications.
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:5001/alerts"
 
+# Alerts carry severity page (act now) or ticket (working hours), see docs/runbook.md.
+# Pages repeat every `repeat_interval`; tickets once a day. Anything without a known
+# severity goes to the ticket receiver rather than nowhere.
 _TEMPLATE = string.Template(
     """\
 ${header}route:
-  receiver: ${receiver}
-  group_by: ["alertname"]
+  receiver: ${ticket_receiver}
+  group_by: ["alertname", "team", "priority"]
   group_wait: ${group_wait}
   group_interval: ${group_interval}
   repeat_interval: ${repeat_interval}
+  routes:
+    - matchers: ['severity="page"']
+      receiver: ${page_receiver}
+    - matchers: ['severity="ticket"']
+      receiver: ${ticket_receiver}
+      repeat_interval: ${ticket_repeat_interval}
+
+# A page already has someone on it: hold back the ticket of the same alert, team and
+# priority (e.g. the slow SLA burn while the fast one pages).
+inhibit_rules:
+  - source_matchers: ['severity="page"']
+    target_matchers: ['severity="ticket"']
+    equal: ["alertname", "team", "priority"]
 
 receivers:
-  - name: ${receiver}
+  - name: ${page_receiver}
     webhook_configs:
-      - url: ${webhook_url}
+      - url: ${page_webhook_url}
+        send_resolved: true
+  - name: ${ticket_receiver}
+    webhook_configs:
+      - url: ${ticket_webhook_url}
         send_resolved: true
 """
 )
@@ -37,24 +58,29 @@ receivers:
 def render_alertmanager_config(
     *,
     webhook_url: str = DEFAULT_WEBHOOK_URL,
+    ticket_webhook_url: str | None = None,
     group_wait_seconds: float = 10.0,
     group_interval_seconds: float = 60.0,
     repeat_interval_seconds: float = 4 * 3600.0,
-    receiver: str = DEFAULT_RECEIVER,
+    ticket_repeat_interval_seconds: float = 24 * 3600.0,
     header: str = "",
 ) -> str:
+    """Pages go to `webhook_url`, tickets to `ticket_webhook_url` (default: the same URL)."""
     return _TEMPLATE.substitute(
         header="".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()),
-        receiver=json.dumps(receiver),
+        page_receiver=json.dumps(PAGE_RECEIVER),
+        ticket_receiver=json.dumps(TICKET_RECEIVER),
         group_wait=format_duration(group_wait_seconds),
         group_interval=format_duration(group_interval_seconds),
         repeat_interval=format_duration(repeat_interval_seconds),
-        webhook_url=json.dumps(webhook_url),
+        ticket_repeat_interval=format_duration(ticket_repeat_interval_seconds),
+        page_webhook_url=json.dumps(webhook_url),
+        ticket_webhook_url=json.dumps(ticket_webhook_url or webhook_url),
     )
 
 
 class AlertmanagerServer(HttpServer):
-    """Alertmanager on 127.0.0.1:`port`, routing every alert to `webhook_url`."""
+    """Alertmanager on 127.0.0.1:`port`, routing page and ticket alerts to their webhooks."""
 
     name = "alertmanager"
     port_purpose = "Alertmanager web port"
@@ -65,6 +91,7 @@ class AlertmanagerServer(HttpServer):
         *,
         port: int | None = None,
         webhook_url: str = DEFAULT_WEBHOOK_URL,
+        ticket_webhook_url: str | None = None,
         group_wait_seconds: float = 10.0,
         group_interval_seconds: float = 60.0,
         repeat_interval_seconds: float = 4 * 3600.0,
@@ -87,6 +114,7 @@ class AlertmanagerServer(HttpServer):
             port_hint=port_hint,
         )
         self.webhook_url = webhook_url
+        self.ticket_webhook_url = ticket_webhook_url
         self.group_wait_seconds = group_wait_seconds
         self.group_interval_seconds = group_interval_seconds
         self.repeat_interval_seconds = repeat_interval_seconds
@@ -95,6 +123,7 @@ class AlertmanagerServer(HttpServer):
     def render_config(self) -> str:
         return render_alertmanager_config(
             webhook_url=self.webhook_url,
+            ticket_webhook_url=self.ticket_webhook_url,
             group_wait_seconds=self.group_wait_seconds,
             group_interval_seconds=self.group_interval_seconds,
             repeat_interval_seconds=self.repeat_interval_seconds,

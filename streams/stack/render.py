@@ -54,7 +54,8 @@ def committed_configs() -> dict[Path, str]:
         DEPLOY_DIR / "alertmanager" / "alertmanager.yml": render_alertmanager_config(
             webhook_url=defaults.alert_webhook_url,
             header=_header("streams/stack/alertmanager.py")
-            + "\nThe webhook receiver is an example: point it at your own relay.",
+            + "\nThe webhook receivers are examples: point kpi-page at your pager relay and kpi-ticket"
+            + "\nat your ticket queue (docs/runbook.md explains the severities).",
         ),
     }
 

@@ -1,0 +1,19 @@
+"""Grafana dashboards as code (grafana-foundation-sdk), one module per dashboard.
+
+`build_dashboards(model)` returns file name -> dashboard JSON (a dict) with stable uids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.codegen.dashboards import pipeline, support_ops, wall
+from streams.codegen.model import Model
+
+
+def build_dashboards(model: Model) -> dict[str, dict[str, Any]]:
+    return {
+        f"{model.grafana.wall.uid}.json": wall.build(model),
+        f"{model.grafana.support_ops.uid}.json": support_ops.build(model),
+        f"{model.grafana.pipeline.uid}.json": pipeline.build(model),
+    }

@@ -1,0 +1,182 @@
+"""Shared dashboard building blocks on grafana-foundation-sdk: the datasource, queries,
+stat/timeseries/table panels, spec thresholds as colours, and a grid layout that gives
+every panel an explicit position and a unique id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import prometheus, stat, table, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import prometheus as pm
+
+from streams.codegen.model import Dashboard, KpiTarget, Model
+
+GRID_WIDTH = 24
+GREEN, AMBER, RED, BLUE = "green", "#EAB839", "red", "blue"
+
+
+def datasource(model: Model) -> dm.DataSourceRef:
+    return dm.DataSourceRef(type_val="prometheus", uid=model.grafana.datasource_uid)
+
+
+class Panels:
+    """Builds panels for one dashboard: shared datasource, ids and grid positions."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.ds = datasource(model)
+        self.items: list[tuple[str, Any]] = []
+        self._x = self._y = self._row_height = 0
+        self._next_id = 1
+
+    # -- layout ----------------------------------------------------------------------
+    def _position(self, builder: Any, w: int, h: int) -> Any:
+        if self._x + w > GRID_WIDTH:
+            self._newline()
+        builder.grid_pos(dm.GridPos(h=h, w=w, x=self._x, y=self._y)).id(self._next_id)
+        self._next_id += 1
+        self._x += w
+        self._row_height = max(self._row_height, h)
+        return builder
+
+    def _newline(self) -> None:
+        self._y += self._row_height
+        self._x = self._row_height = 0
+
+    def row(self, title: str) -> None:
+        if self._x:
+            self._newline()
+        row = db.Row(title).collapsed(False).grid_pos(dm.GridPos(h=1, w=GRID_WIDTH, x=0, y=self._y)).id(self._next_id)
+        self._next_id += 1
+        self._y += 1
+        self.items.append(("row", row))
+
+    def add(self, builder: Any, w: int, h: int) -> Any:
+        self.items.append(("panel", self._position(builder.datasource(self.ds), w, h)))
+        return builder
+
+    # -- queries ---------------------------------------------------------------------
+    def query(self, expr: str, legend: str | None = None, ref: str = "A", *, instant: bool = False, table_format: bool = False):
+        q = prometheus.Dataquery().expr(expr).ref_id(ref).datasource(self.ds)
+        if legend is not None:
+            q = q.legend_format(legend)
+        if table_format:
+            q = q.format(pm.PromQueryFormat.TABLE)
+        return q.instant() if instant or table_format else q.range()
+
+    # -- panels ----------------------------------------------------------------------
+    def stat(self, title: str, expr: str, *, unit: str = "none", thresholds: list[tuple[float | None, str]] | None = None,
+             description: str = "", decimals: int | None = None, legend: str | None = None, w: int = 6, h: int = 6,
+             value_size: int | None = None) -> Any:
+        panel = (
+            stat.Panel()
+            .title(title)
+            .description(description)
+            .with_target(self.query(expr, legend, instant=True))
+            .unit(unit)
+            .thresholds(steps(thresholds or [(None, BLUE)]))
+            .color_mode(cm.BigValueColorMode.BACKGROUND)
+            .graph_mode(cm.BigValueGraphMode.NONE)
+            .justify_mode(cm.BigValueJustifyMode.CENTER)
+            .text_mode(cm.BigValueTextMode.VALUE_AND_NAME if legend else cm.BigValueTextMode.VALUE)
+            .reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+        )
+        if decimals is not None:
+            panel = panel.decimals(decimals)
+        if value_size is not None:
+            panel = panel.text(cb.VizTextDisplayOptions().title_size(max(16, value_size // 3)).value_size(value_size))
+        return self.add(panel, w, h)
+
+    def timeseries(self, title: str, queries: list[tuple[str, str]], *, unit: str = "none", description: str = "",
+                   thresholds: list[tuple[float | None, str]] | None = None, w: int = 12, h: int = 8,
+                   min_value: float | None = None, max_value: float | None = None) -> Any:
+        panel = (
+            timeseries.Panel()
+            .title(title)
+            .description(description)
+            .unit(unit)
+            .line_width(2)
+            .fill_opacity(10)
+            .legend(cb.VizLegendOptions().display_mode(cm.LegendDisplayMode.LIST).placement(cm.LegendPlacement.BOTTOM).show_legend(True))
+        )
+        for i, (expr, legend) in enumerate(queries):
+            panel = panel.with_target(self.query(expr, legend, ref=chr(ord("A") + i)))
+        if thresholds:
+            panel = panel.thresholds(steps(thresholds)).thresholds_style(cb.GraphThresholdsStyleConfig().mode(cm.GraphThresholdsStyleMode.DASHED))
+        if min_value is not None:
+            panel = panel.min(min_value)
+        if max_value is not None:
+            panel = panel.max(max_value)
+        return self.add(panel, w, h)
+
+    def table(self, title: str, expr: str, *, value_name: str, description: str = "", unit: str = "none",
+              thresholds: list[tuple[float | None, str]] | None = None, w: int = 12, h: int = 8) -> Any:
+        panel = (
+            table.Panel()
+            .title(title)
+            .description(description)
+            .with_target(self.query(expr, table_format=True))
+            .unit(unit)
+            .align(cm.FieldTextAlignment.AUTO)
+            .inspect(False)
+            .thresholds(steps(thresholds or [(None, GREEN), (1, RED)]))
+            .with_transformation(dm.DataTransformerConfig(id_val="organize", options={
+                "excludeByName": {"Time": True},
+                "renameByName": {"Value": value_name},
+            }))
+            .sort_by([cb.TableSortByFieldState().display_name(value_name).desc(True)])
+        )
+        return self.add(panel, w, h)
+
+
+def steps(pairs: list[tuple[float | None, str]]) -> db.ThresholdsConfig:
+    return db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps([dm.Threshold(value=v, color=col) for v, col in pairs])
+
+
+def kpi_thresholds(k: KpiTarget) -> list[tuple[float | None, str]]:
+    """The spec's target and amber band as colours: red past the target, amber in the band."""
+    if k.direction == "min":
+        pairs: list[tuple[float | None, str]] = [(None, RED), (k.limit, AMBER if k.warn is not None else GREEN)]
+        if k.warn is not None:
+            pairs.append((k.warn, GREEN))
+        return pairs
+    pairs = [(None, GREEN)]
+    if k.warn is not None:
+        pairs.append((k.warn, AMBER))
+    pairs.append((k.limit, RED))
+    return pairs
+
+
+def dashboard(model: Model, spec: Dashboard, panels: Panels, *, tags: list[str], description: str,
+              variables: Sequence[Any] = (), links: Sequence[Any] = ()) -> dict[str, Any]:
+    """Assemble and encode one dashboard as a plain dict (JSON-ready)."""
+    builder = (
+        db.Dashboard(spec.title)
+        .uid(spec.uid)
+        .description(description)
+        .tags(["kpi-monitor", *tags])
+        .readonly()
+        .refresh(str(model.grafana.refresh))
+        .time(f"now-{spec.time_range}", "now")
+        .timezone("browser")
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+    )
+    for variable in variables:
+        builder = builder.with_variable(variable)
+    for link in links:
+        builder = builder.link(link)
+    for kind, item in panels.items:
+        builder = builder.with_row(item) if kind == "row" else builder.with_panel(item)
+    return json.loads(json.dumps(builder.build(), cls=JSONEncoder))
+
+
+def dashboard_links(model: Model) -> list[Any]:
+    """Links between the three dashboards (by tag)."""
+    return [db.DashboardLink("KPI dashboards").type(dm.DashboardLinkType.DASHBOARDS).tags(["kpi-monitor"]).as_dropdown(True).keep_time(True).include_vars(False)]
