@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 
 import faust
 from aiohttp.web import Response
@@ -19,6 +20,14 @@ from streams.processor import DeadLetter, Processor
 from streams.settings import Settings
 
 log = logging.getLogger("kpi_monitor.worker")
+
+# Bounded in-flight work (docs/operations.md): records queued per partition on the stock
+# agent path, and records handed to the processor per consumer fetch on either path. The
+# fetched-but-unprocessed buffer is also bounded in bytes by aiokafka: about
+# `consumer_max_fetch_size` (Faust's default 1 MiB) per assigned partition; a single record
+# larger than that is still returned whole by the broker, then dead-lettered as too_large.
+STREAM_BUFFER_MAXSIZE = 4096
+MAX_POLL_RECORDS = 2000
 
 
 def _credentials(settings: Settings):
@@ -59,7 +68,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         topic_disable_leader=True,  # no leader topic: this app has no leader-only work
         topic_allow_declare=False,  # input topics are provisioned, never auto-created
         consumer_auto_offset_reset="earliest",
-        stream_buffer_maxsize=4096,  # bounded in-flight queue per partition
+        stream_buffer_maxsize=STREAM_BUFFER_MAXSIZE,  # bounded in-flight queue per partition
+        broker_max_poll_records=MAX_POLL_RECORDS,  # aiokafka's default (None) is unbounded
         broker_commit_interval=1.0,
         logging_config=None,
     )
@@ -98,7 +108,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     app.kpi_batch_handler = handle_batch  # type: ignore[attr-defined]
 
     def consumer_lag() -> dict[tuple[str, int], int]:
-        lag = {}
+        lag: dict[tuple[str, int], int] = {}
         try:
             assigned = app.consumer.assignment()
         except Exception:  # noqa: BLE001 - before the consumer starts there is no assignment
@@ -114,11 +124,40 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
             lag[(tp.topic, tp.partition)] = max(0, highwater - (position + 1 if position is not None else 0))
         return lag
 
-    registry = build_registry(processor, consumer_lag)
+    def kafka_connected() -> bool | None:
+        """Whether the consumer holds a live broker connection; None before it has started.
+
+        Reads aiokafka's connection table through Faust's consumer thread: private
+        attributes, hence the broad except (an upgrade that moves them hides the gauge
+        rather than breaking scrapes).
+        """
+        try:
+            conns = list(app.consumer._thread._consumer._client._conns.values())  # type: ignore[attr-defined]
+            return any(conn.connected() for conn in conns)
+        except Exception:  # noqa: BLE001
+            return None
+
+    registry = build_registry(processor, consumer_lag, kafka_connected)
+    connected_before: bool | None = None
+    changed_at = time.monotonic()
+
+    def watch_connection() -> None:
+        """Log each change of broker connectivity once (aiokafka logs every retry)."""
+        nonlocal connected_before, changed_at
+        up = kafka_connected()
+        if up is None or up == connected_before:
+            return
+        now = time.monotonic()
+        if up is False:
+            log.warning("Kafka: no live connection to any broker (%s); retrying, processing resumes on reconnect", settings.kafka.bootstrap_servers)
+        elif connected_before is False:
+            log.info("Kafka: connected again after %.1f s without a broker", now - changed_at)
+        connected_before, changed_at = up, now
 
     @app.timer(settings.evaluation_interval_seconds(), on_leader=False)
     async def evaluate() -> None:
         processor.evaluate()
+        watch_connection()
 
     @app.task
     async def first_evaluation() -> None:

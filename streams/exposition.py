@@ -24,9 +24,15 @@ def resolution_buckets(targets_seconds: dict[str, float]) -> tuple[float, ...]:
 
 
 class KpiCollector:
-    def __init__(self, processor: Processor, consumer_lag: Callable[[], dict[tuple[str, int], int]]) -> None:
+    def __init__(
+        self,
+        processor: Processor,
+        consumer_lag: Callable[[], dict[tuple[str, int], int]],
+        kafka_connected: Callable[[], bool | None] = lambda: None,
+    ) -> None:
         self.processor = processor
         self.consumer_lag = consumer_lag
+        self.kafka_connected = kafka_connected
 
     def describe(self) -> list[Metric]:
         return []  # registering must not trigger a collect() before the app runs
@@ -96,6 +102,9 @@ class KpiCollector:
         for (topic, partition), n in sorted(self.consumer_lag().items()):
             lag.add_metric([topic, str(partition)], n)
         yield lag
+        connected = self.kafka_connected()
+        if connected is not None:  # unknown before the consumer has started
+            yield GaugeMetricFamily(c.KAFKA_CONNECTED, "1 while the consumer holds a live connection to a broker, 0 during an outage", value=1.0 if connected else 0.0)
         yield GaugeMetricFamily(c.TRACKED_TICKETS, "Tickets held in engine state", value=p.engine.tracked_tickets)
         yield GaugeMetricFamily(c.TRACKED_CUSTOMERS, "Customers held in engine state", value=p.engine.tracked_customers)
         overflow = GaugeMetricFamily(c.LABEL_OVERFLOW, "1 when a label hit its value cap and new values map to 'other'", labels=["label"])
@@ -104,10 +113,14 @@ class KpiCollector:
         yield overflow
 
 
-def build_registry(processor: Processor, consumer_lag: Callable[[], dict[tuple[str, int], int]]) -> CollectorRegistry:
+def build_registry(
+    processor: Processor,
+    consumer_lag: Callable[[], dict[tuple[str, int], int]],
+    kafka_connected: Callable[[], bool | None] = lambda: None,
+) -> CollectorRegistry:
     """A fresh registry per app (never the global one): tests run several workers per process."""
     registry = CollectorRegistry()
-    registry.register(KpiCollector(processor, consumer_lag))
+    registry.register(KpiCollector(processor, consumer_lag, kafka_connected))
     histogram = Histogram(
         c.RESOLUTION_HISTOGRAM,
         "Ticket resolution time; buckets include every SLA target",

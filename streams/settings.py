@@ -64,7 +64,9 @@ class WebSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KPI_", env_nested_delimiter="__", extra="forbid")
+    # hide_input_in_errors: a validation error otherwise quotes its input, and the input of
+    # the `kafka` section holds the SASL password (pydantic takes this from the outer model).
+    model_config = SettingsConfigDict(env_prefix="KPI_", env_nested_delimiter="__", extra="forbid", hide_input_in_errors=True)
 
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
@@ -159,6 +161,11 @@ class Settings(BaseSettings):
     def redacted(self) -> dict[str, Any]:
         """For logs: SecretStr values are already masked by pydantic's JSON dump."""
         return self.model_dump(mode="json")
+
+    def secret_values(self) -> list[str]:
+        """The plain text of every secret, for the log redaction filter (streams/redaction.py)."""
+        secrets = (self.kafka.sasl_password, self.kafka.ssl_keyfile_password)
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 
 
 _BUCKET_CHOICES_SECONDS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)

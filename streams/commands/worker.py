@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"kpi-monitor worker: invalid configuration:\n{exc}", file=sys.stderr)
         return 2
 
+    from streams.redaction import install_log_redaction
+
+    install_log_redaction(settings.secret_values())  # before any library can log them
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("kpi_monitor.worker")
     log.info("settings: %s", settings.redacted())

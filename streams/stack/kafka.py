@@ -56,8 +56,15 @@ class Listener:
 
 
 def new_cluster_id() -> str:
-    """A cluster id as Kafka's `Uuid.toString()` makes it: 16 random bytes, base64url, unpadded."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+    """A cluster id as Kafka's `Uuid.randomUuid()` makes it: 16 random bytes, base64url, unpadded.
+
+    Like Kafka, never one that starts with "-" (1 in 64 would): the storage tool's argument
+    parser takes `-t -abc...` for an option and fails the format.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def render_server_properties(

@@ -33,8 +33,9 @@ class Topics:
     def env(self) -> dict[str, str]:
         return {f"KPI_TOPICS__{k.upper()}": self.name(k) for k in ("tickets", "surveys", "orders", "customers", "dead_letter")}
 
-    def create(self, bootstrap: str, partitions: int = 4) -> None:
-        specs = [TopicSpec(self.name(k), partitions) for k in ("tickets", "surveys", "orders", "customers")]
+    def create(self, bootstrap: str, partitions: int = 4, config: dict[str, str] | None = None) -> None:
+        """`config`: topic configs for the input topics, e.g. {"max.message.bytes": "16777216"}."""
+        specs = [TopicSpec(self.name(k), partitions, config=config or {}) for k in ("tickets", "surveys", "orders", "customers")]
         ensure_topics(bootstrap, [*specs, TopicSpec(self.name("dead_letter"), 1)])
 
 

@@ -86,6 +86,11 @@ def test_cluster_id_is_a_base64url_uuid() -> None:
     assert uuid.UUID(bytes=base64.urlsafe_b64decode(cluster_id + "=="))
 
 
+def test_cluster_id_never_starts_with_a_dash() -> None:
+    # One random id in 64 would, and `kafka-storage format -t -abc...` then fails.
+    assert not any(new_cluster_id().startswith("-") for _ in range(2000))
+
+
 def test_fixed_ports_are_kept_and_free_ports_picked_otherwise(tmp_path: Path) -> None:
     fixed = KafkaNode(tmp_path / "a", port=19999, controller_port=19998)
     picked = KafkaNode(tmp_path / "b")
