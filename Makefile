@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 KPI := $(VENV)/bin/kpi-monitor
 
-.PHONY: install jars up down status test deploy-config run
+.PHONY: install jars up down status test deploy-config generate run
 
 install:
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ test:
 deploy-config:
 	$(VENV)/bin/python -m streams.stack.render
 
+# Rewrites deploy/prometheus/rules/*.yml and grafana/ (provisioning, dashboards) from the
+# KPI spec deploy/spec/kpi-spec.v1.yaml; tests/streams/codegen fails when they drift.
+generate:
+	$(VENV)/bin/python -m streams.codegen
+
 # Run a worker in the foreground against the local stack (metrics on 127.0.0.1:6066).
 run:
 	$(KPI) worker
+
+# Stack + worker + live generator; prints the URLs; Ctrl-C stops what it started.
+.PHONY: demo
+demo:
+	$(KPI) demo
