@@ -29,6 +29,8 @@ ext_modules = []
 if os.environ.get("KPI_MONITOR_PURE_PYTHON") != "1":
     from mypyc.build import mypycify
 
-    ext_modules = mypycify(COMPILED_MODULES, opt_level="3")
+    # The build environment holds only the build requirements, so runtime libraries
+    # (orjson, xxhash) are typed as Any there.
+    ext_modules = mypycify(["--ignore-missing-imports", *COMPILED_MODULES], opt_level="3")
 
 setup(ext_modules=ext_modules)
