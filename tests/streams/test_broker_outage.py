@@ -12,10 +12,9 @@ import time
 
 import pytest
 
-from streams.conventions import CURRENCY_KPIS, KPI_METRICS
 from streams.stack.errors import StackError
 from streams.stack.kafka import KafkaNode
-from tests.streams.test_worker import END_STATE_KPIS, SLA_ENV, SLA_FLAGS, WINDOWS, _cli, _quick_tickets, _replay_rows, _start_avoiding_midnight
+from tests.streams.test_worker import SLA_ENV, SLA_FLAGS, _cli, assert_equal_to_replay, _quick_tickets, _replay_rows, _start_avoiding_midnight
 from tests.streams.worker_harness import Scrape, Topics, Worker, produce
 
 pytestmark = pytest.mark.integration
@@ -125,19 +124,5 @@ def test_worker_survives_a_broker_restart_and_still_equals_replay(own_kafka, tmp
     assert scrape.total("cxkpi_events_total", outcome="rejected") == 0
     rows = _replay_rows(events, *SLA_FLAGS)
     assert len({r["window_start"] for r in rows}) == 1
-    compared = 0
-    for row in rows:
-        if row["kpi"] in END_STATE_KPIS:
-            continue
-        spec = KPI_METRICS[row["kpi"]]
-        labels = dict(row["labels"])
-        if row["kpi"] in CURRENCY_KPIS:
-            labels["currency"] = "USD"
-        for window in WINDOWS:
-            got = scrape.get(spec.name, window=window, **labels)
-            if row["value"] is None:
-                assert got is None, f"{spec.name}{labels} window={window}: replay says null, worker says {got}"
-            else:
-                assert got == pytest.approx(row["value"] * spec.scale, rel=1e-9, abs=1e-9), f"{spec.name}{labels} window={window}"
-                compared += 1
+    compared, _ = assert_equal_to_replay(scrape, rows)
     assert compared > 100

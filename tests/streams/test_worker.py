@@ -93,11 +93,11 @@ def loaded(kafka, tmp_path_factory):
         worker.stop()
 
 
-def test_worker_values_equal_replay_for_windows_containing_all_events(loaded):
-    scrape = loaded["scrape"]
-    rows = _replay_rows(loaded["events"], *SLA_FLAGS)
-    windows = {(r["window_start"]) for r in rows}
-    assert len(windows) == 1, "the generated span must fall in one replay window"
+def assert_equal_to_replay(scrape, rows: list[dict]) -> tuple[int, set[str]]:
+    """Every replay value equals the worker's gauge in every trailing window (null = absent).
+
+    Returns how many values were compared and which KPIs had a value.
+    """
     compared = 0
     kpis_seen = set()
     for row in rows:
@@ -115,6 +115,15 @@ def test_worker_values_equal_replay_for_windows_containing_all_events(loaded):
                 assert got == pytest.approx(row["value"] * spec.scale, rel=1e-9, abs=1e-9), f"{spec.name}{labels} window={window}"
                 compared += 1
                 kpis_seen.add(row["kpi"])
+    return compared, kpis_seen
+
+
+def test_worker_values_equal_replay_for_windows_containing_all_events(loaded):
+    scrape = loaded["scrape"]
+    rows = _replay_rows(loaded["events"], *SLA_FLAGS)
+    windows = {(r["window_start"]) for r in rows}
+    assert len(windows) == 1, "the generated span must fall in one replay window"
+    compared, kpis_seen = assert_equal_to_replay(scrape, rows)
     # The file must exercise every topic, or equality would prove little.
     assert {"nps", "csat", "ces", "tickets_created", "tickets_resolved", "resolution_time_p90_seconds",
             "first_response_time_mean_seconds", "fcr_ratio", "orders", "revenue", "conversion_ratio",
