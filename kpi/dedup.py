@@ -14,7 +14,8 @@ class Deduplicator:
     __slots__ = ("slot_seconds", "_seen", "_slots")
 
     def __init__(self, grace_seconds: float) -> None:
-        self.slot_seconds = max(60.0, float(grace_seconds))
+        # Small slots relative to the grace: ids live at most grace + one slot.
+        self.slot_seconds = max(10.0, float(grace_seconds) / 5)
         self._seen: set[str] = set()
         self._slots: dict[int, list[str]] = {}
 

@@ -160,7 +160,7 @@ def test_deduplicator_forgets_ids_only_once_copies_would_be_late() -> None:
     assert d.first_time("a", 100)
     assert not d.first_time("a", 100)
     assert d.first_time("b", 700)
-    d.expire(closed_before_seconds=299)  # slot [0, 300) is not over yet
+    d.expire(closed_before_seconds=100)  # a copy of "a" (ts 100) could still be accepted
     assert not d.first_time("a", 100)
     d.expire(closed_before_seconds=300)  # everything before 300 could only arrive late now
     assert len(d) == 1

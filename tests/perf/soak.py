@@ -28,10 +28,37 @@ from streams.stack.ports import free_port  # noqa: E402
 from tests.streams.worker_harness import Topics  # noqa: E402
 
 
+SURVEY_PRODUCER = """
+import asyncio, random, sys, time
+from aiokafka import AIOKafkaProducer
+sys.path.insert(0, "tests/perf")
+from workload import survey
+bootstrap, topic, rate, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+async def main():
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await p.start()
+    rng, i, start = random.Random(3), 0, time.time()
+    while time.time() - start < seconds:
+        due = int((time.time() - start) * rate)
+        while i < due:
+            key, value = survey(i, time.time(), rng, prefix="soak")
+            await p.send(topic, value, key=key)
+            i += 1
+        await asyncio.sleep(0.05)
+    await p.stop()
+asyncio.run(main())
+"""
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--rate", type=int, default=500, help="generated events/s")
+    ap.add_argument(
+        "--workload", choices=("mix", "surveys"), default="mix",
+        help="mix: `kpi-monitor generate` (every event type; tickets and customers accumulate as "
+        "engine state, by design); surveys: survey.nps only, so only windowed state remains",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         node = KafkaNode(Path(tmp) / "kafka")
@@ -47,11 +74,15 @@ def main() -> int:
             worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env, cwd=ROOT,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(8)
-            gen = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "generate", "--bootstrap-servers", node.bootstrap_servers,
-                 "--rate", str(args.rate), "--duration", f"{int(args.minutes * 60) + 30}s", "--realtime", "--quiet",
-                 "--seed", "5", "--topic-prefix", f"{topics.prefix}-"],
-                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if args.workload == "surveys":
+                gen = subprocess.Popen([sys.executable, "-c", SURVEY_PRODUCER, node.bootstrap_servers, topics.name("surveys"),
+                                        str(args.rate), str(int(args.minutes * 60) + 30)], cwd=ROOT)
+            else:
+                gen = subprocess.Popen(
+                    [sys.executable, "-m", "streams.cli", "generate", "--bootstrap-servers", node.bootstrap_servers,
+                     "--rate", str(args.rate), "--duration", f"{int(args.minutes * 60) + 30}s", "--realtime", "--quiet",
+                     "--seed", "5", "--topic-prefix", f"{topics.prefix}-"],
+                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             proc = psutil.Process(worker.pid)
             samples = []
             deadline = time.monotonic() + args.minutes * 60
