@@ -9,7 +9,7 @@ from pathlib import Path
 
 from streams.stack.errors import StackError, ToolNotFoundError
 from streams.stack.ports import LOOPBACK_HOST, PortClaim, ensure_ports_free, free_port
-from streams.stack.process import ManagedProcess, tail_text
+from streams.stack.process import ManagedProcess, ProcessLifecycle, tail_text
 from streams.stack.readiness import http_probe, wait_ready
 
 
@@ -32,7 +32,7 @@ def format_duration(seconds: float) -> str:
     return f"{milliseconds}ms"
 
 
-class HttpServer:
+class HttpServer(ProcessLifecycle):
     """Base class: subclasses set `name`, `port_purpose` and build config and argv."""
 
     name = "server"
@@ -119,22 +119,6 @@ class HttpServer:
         except BaseException:
             self._process.kill()
             raise
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop(self.stop_timeout_seconds)
-
-    def kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def detach(self) -> None:
-        if self._process is not None:
-            self._process.detach()
 
     def log_tail(self, lines: int = 40) -> str:
         return tail_text(self.log_path, lines)

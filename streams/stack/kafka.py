@@ -27,7 +27,7 @@ from streams.stack.jars import DEFAULT_KAFKA_VERSION, resolve_kafka_jars
 from streams.stack.java import find_java
 from streams.stack.paths import JARS_CACHE_DIR, KAFKA_LOG4J_CONFIG_PATH, KAFKA_POM_PATH
 from streams.stack.ports import LOOPBACK_HOST, PortClaim, ensure_ports_free, free_port, tcp_port_open
-from streams.stack.process import ManagedProcess, tail_text
+from streams.stack.process import ManagedProcess, ProcessLifecycle, tail_text
 from streams.stack.readiness import wait_ready
 
 DEFAULT_JVM_OPTIONS = (
@@ -138,7 +138,7 @@ async def _describe_cluster(bootstrap_servers: str, timeout_seconds: float) -> d
         await admin.close()
 
 
-class KafkaNode:
+class KafkaNode(ProcessLifecycle):
     """One KRaft broker+controller process with its own data dir and ports.
 
     Ports left as None are picked free when the node is created and kept for
@@ -356,26 +356,6 @@ class KafkaNode:
             timeout_seconds=timeout_seconds,
             interval_seconds=0.25,
         )
-
-    def stop(self) -> None:
-        """Controlled shutdown (SIGTERM); SIGKILL after `stop_timeout_seconds`."""
-        if self._process is not None:
-            self._process.stop(self.stop_timeout_seconds)
-
-    def kill(self) -> None:
-        """SIGKILL, like a crash: the data dir needs recovery on the next start."""
-        if self._process is not None:
-            self._process.kill()
-
-    def restart(self) -> None:
-        """Stop (if running) and start again on the same ports and data dir."""
-        self.stop()
-        self.start()
-
-    def detach(self) -> None:
-        """Leave the broker running after this object is gone (the CLI's `stack up`)."""
-        if self._process is not None:
-            self._process.detach()
 
     def log_tail(self, lines: int = 40) -> str:
         return tail_text(self.server_log_path, lines)

@@ -172,3 +172,36 @@ class ManagedProcess:
     def detach(self) -> None:
         """Forget the Popen handle: the process outlives this Python process on purpose."""
         self._popen = None
+
+
+class ProcessLifecycle:
+    """stop / kill / restart / detach for a service object that owns one `ManagedProcess`.
+
+    The owner provides `_process`, `stop_timeout_seconds` and `start()`.
+    """
+
+    _process: ManagedProcess | None
+    stop_timeout_seconds: float
+
+    def start(self) -> None:  # pragma: no cover - provided by the owner
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Controlled shutdown (SIGTERM); SIGKILL after `stop_timeout_seconds`."""
+        if self._process is not None:
+            self._process.stop(self.stop_timeout_seconds)
+
+    def kill(self) -> None:
+        """SIGKILL, like a crash."""
+        if self._process is not None:
+            self._process.kill()
+
+    def restart(self) -> None:
+        """Stop (if running) and start again on the same ports and data dir."""
+        self.stop()
+        self.start()
+
+    def detach(self) -> None:
+        """Leave the process running after this object is gone (the CLI's `stack up`)."""
+        if self._process is not None:
+            self._process.detach()
