@@ -40,6 +40,9 @@ class WindowView:
     base_customers: int
     churned_from_base: int
     stickiness: float | None
+    # DAU and MAU behind `stickiness`, so views of disjoint customer partitions can merge.
+    active_day: int = 0
+    active_month: int = 0
 
 
 def _sum_into(target: dict, source: dict) -> None:
@@ -140,6 +143,7 @@ class Series:
         opened, breached, _ = self._cumulative(end_index)
         _, _, base = self._cumulative(start_index)
         churned = sum(n for signup, n in flows.churned_by_signup.items() if signup < start_index)
+        dau, mau = self.stickiness.counts_at(end_index) if self.stickiness is not None else (0, 0)
         return WindowView(
             start_index * self.size_seconds,
             (end_index + 1) * self.size_seconds,
@@ -148,7 +152,9 @@ class Series:
             {k: v for k, v in breached.items() if v},
             base,
             churned,
-            self._last_stickiness,
+            dau / mau if mau else None,
+            dau,
+            mau,
         )
 
     @staticmethod

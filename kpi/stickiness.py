@@ -29,6 +29,22 @@ class StickinessTracker:
             p = self.pending[bucket] = set()
         p.add(customer_id)
 
+    def counts_at(self, bucket: int) -> tuple[int, int]:
+        """(DAU, MAU) at the end of `bucket` over the closed history, without closing anything.
+
+        Views use this rather than the last close: a partition that has been idle since
+        still ages its customers out of the day and the month.
+        """
+        day_floor = bucket - self.day_buckets
+        month_floor = bucket - self.month_buckets
+        dau = mau = 0
+        for b, who in self.members.items():
+            if month_floor < b <= bucket:
+                mau += len(who)
+                if b > day_floor:
+                    dau += len(who)
+        return dau, mau
+
     def close(self, bucket: int) -> float | None:
         """Move bucket's activity into the history; return DAU/MAU at its end (None if MAU is 0)."""
         arrivals = self.pending.pop(bucket, None)
