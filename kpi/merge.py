@@ -47,12 +47,30 @@ def _fold_key(key: LabelKey, policy: LabelPolicy) -> LabelKey:
     return key if mapped == value else (dim, OTHER)
 
 
+def busiest_labels(view: WindowView) -> list[tuple[str, str]]:
+    """(dim, value) of every label in the view, busiest first (ties by name).
+
+    Admitting these into a `LabelPolicy` before `cap_labels` keeps the values that carry
+    the traffic when the partitions together saw more values than the cap.
+    """
+    volume: dict[tuple[str, str], float] = {}
+    for key, g in view.flows.groups.items():
+        if key != OVERALL:
+            volume[(key[0], key[1])] = g.created + g.resolved + g.nps_n + g.csat_n + g.ces_n
+    for key, n in view.open_tickets.items():
+        if key != OVERALL:
+            volume[(key[0], key[1])] = volume.get((key[0], key[1]), 0) + n
+    for feature, users in view.flows.features.items():
+        volume[("feature", feature)] = users.count()
+    return sorted(volume, key=lambda k: (-volume[k], k))
+
+
 def cap_labels(view: WindowView, policy: LabelPolicy) -> WindowView:
     """Fold label values beyond the policy's cap into `other`.
 
     Each partition caps its own labels; a merge of many partitions could still exceed the
-    cap, so the merged view is capped again. Values are admitted in sorted order, so every
-    evaluation keeps the same ones.
+    cap, so the merged view is capped again. Values the policy has not admitted yet are
+    admitted in sorted order.
     """
     groups = view.flows.groups
     admitted = {k: _fold_key(k, policy) for k in sorted(groups, key=lambda k: (k != OVERALL, k))}

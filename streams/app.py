@@ -6,15 +6,21 @@ docs/design.md), so windows live in `kpi/` and Faust only moves records.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import ssl
+import socket
 import time
+import uuid
+from collections import Counter
 
 import faust
 from aiohttp.web import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.batching import BatchingApp
+from streams.checkpoints import PartialsReader, checkpoint_key, load_checkpoints
+from streams.clients import client_kwargs, credentials
+from streams.exporter import Exporter, encode_partial
 from streams.exposition import build_registry
 from streams.processor import DeadLetter, Processor
 from streams.settings import Settings
@@ -30,34 +36,12 @@ STREAM_BUFFER_MAXSIZE = 4096
 MAX_POLL_RECORDS = 2000
 
 
-def _credentials(settings: Settings):
-    k = settings.kafka
-    ssl_context = None
-    if k.security_protocol in ("SSL", "SASL_SSL"):
-        ssl_context = ssl.create_default_context(cafile=str(k.ssl_cafile) if k.ssl_cafile else None)
-        if k.ssl_certfile:
-            ssl_context.load_cert_chain(
-                str(k.ssl_certfile),
-                str(k.ssl_keyfile) if k.ssl_keyfile else None,
-                k.ssl_keyfile_password.get_secret_value() if k.ssl_keyfile_password else None,
-            )
-    if k.security_protocol.startswith("SASL"):
-        assert k.sasl_username and k.sasl_password and k.sasl_mechanism
-        return faust.SASLCredentials(
-            username=k.sasl_username,
-            password=k.sasl_password.get_secret_value(),
-            mechanism=k.sasl_mechanism,
-            ssl_context=ssl_context,
-        )
-    return ssl_context
-
-
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     app_class = BatchingApp if settings.consumer_batching else faust.App
     app = app_class(
         settings.app_id,
         broker=[f"kafka://{hp.strip()}" for hp in settings.kafka.bootstrap_servers.split(",")],
-        broker_credentials=_credentials(settings),
+        broker_credentials=credentials(settings),
         value_serializer="raw",
         key_serializer="raw",
         web_host=settings.web.host,
@@ -71,6 +55,9 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         stream_buffer_maxsize=STREAM_BUFFER_MAXSIZE,  # bounded in-flight queue per partition
         broker_max_poll_records=MAX_POLL_RECORDS,  # aiokafka's default (None) is unbounded
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.session_timeout_seconds(),
+        broker_heartbeat_interval=settings.session_timeout_seconds() / 10,
+        producer_max_request_size=settings.state.max_checkpoint_bytes + 65536,
         logging_config=None,
     )
     dead_letter_topic = app.topic(settings.topics.dead_letter, value_serializer="raw", key_serializer="raw")
@@ -120,8 +107,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
                 continue
             if highwater is None:
                 continue
-            position = processor.positions.get((tp.topic, tp.partition))
-            lag[(tp.topic, tp.partition)] = max(0, highwater - (position + 1 if position is not None else 0))
+            next_offset = processor.next_offsets.get((tp.topic, tp.partition))
+            lag[(tp.topic, tp.partition)] = max(0, highwater - (next_offset or 0))
         return lag
 
     def kafka_connected() -> bool | None:
@@ -137,7 +124,11 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         except Exception:  # noqa: BLE001
             return None
 
-    registry = build_registry(processor, consumer_lag, kafka_connected)
+    durable = settings.consumer_batching  # the stock agent path acks and commits on its own
+    if not durable:
+        log.warning("consumer_batching is off: partition state is not checkpointed and a restart starts it empty")
+    scale = ScaleOut(app, settings, processor, durable)
+    registry = build_registry(processor, consumer_lag, kafka_connected, scale)
     connected_before: bool | None = None
     changed_at = time.monotonic()
 
@@ -156,12 +147,36 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     @app.timer(settings.evaluation_interval_seconds(), on_leader=False)
     async def evaluate() -> None:
-        processor.evaluate()
+        await scale.evaluate_and_publish()
         watch_connection()
 
+    @app.timer(settings.checkpoint_interval_seconds(), on_leader=False)
+    async def checkpoint() -> None:
+        await scale.checkpoint()
+
     @app.task
-    async def first_evaluation() -> None:
-        processor.evaluate()
+    async def follow_partition_counts() -> None:
+        await scale.follow_partition_counts()
+
+    @app.task
+    async def follow_partials() -> None:
+        await PartialsReader(settings, scale.on_partial).run()
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender, revoked, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        await scale.checkpoint()  # hand over: the next owner resumes from here
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender, assigned, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        await scale.on_assigned(assigned)
+
+    @app.on_before_shutdown.connect
+    async def on_shutdown(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        await scale.checkpoint()
+
+    app.kpi_restored = scale.restored  # type: ignore[attr-defined]
+    app.kpi_ensure_restored = lambda: scale.ensure_restored(scale.assignment())  # type: ignore[attr-defined]
+    app.kpi_expected_offset = lambda topic, partition: processor.next_offsets.get((topic, partition))  # type: ignore[attr-defined]
 
     @app.page("/metrics")
     async def metrics(self, request):  # type: ignore[no-untyped-def]
@@ -172,5 +187,183 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         return self.json({"status": "ok", "watermark": processor.snapshot.watermark})
 
     app.kpi_processor = processor  # type: ignore[attr-defined]
+    app.kpi_scale = scale  # type: ignore[attr-defined]
     app.kpi_registry = registry  # type: ignore[attr-defined]
     return app, processor
+
+
+class ScaleOut:
+    """Checkpoints, restores, partial publishing and the exporter role of one worker."""
+
+    def __init__(self, app: faust.App, settings: Settings, processor: Processor, durable: bool) -> None:
+        self.app = app
+        self.settings = settings
+        self.processor = processor
+        self.durable = durable
+        self.worker_id = f"{socket.gethostname()}:{settings.web.port}:{uuid.uuid4().hex[:8]}"
+        self.exporter = Exporter(settings.max_label_values, {k: frozenset(v) for k, v in settings.label_allow.items()})
+        self.inputs = settings.topics.inputs()
+        self.checkpoints: Counter = Counter()  # outcome -> n
+        self.restores: Counter = Counter()  # outcome -> n
+        self.checkpoint_bytes = 0
+        self._lock = asyncio.Lock()
+        self._restore_lock = asyncio.Lock()
+        self._last_problem = ""
+        self.partition_counts: dict[str, int] = {}
+        self.restored: set[tuple[str, int]] = set()  # partitions whose state is installed
+
+    # -- roles -------------------------------------------------------------------------------
+    def assignment(self) -> set[tuple[str, int]]:
+        try:
+            return {(tp.topic, tp.partition) for tp in self.app.consumer.assignment() if tp.topic in self.inputs}
+        except Exception:  # noqa: BLE001 - before the consumer starts there is no assignment
+            return set()
+
+    def is_exporter(self) -> bool:
+        """Whoever owns partition 0 of the first input topic: the group's assignment elects it."""
+        return (self.inputs[0], 0) in self.assignment()
+
+    def expected_partitions(self) -> set[tuple[str, int]] | None:
+        """Every input partition, from cluster metadata (None until it has been read)."""
+        if len(self.partition_counts) < len(self.inputs):
+            return None
+        return {(topic, p) for topic in self.inputs for p in range(self.partition_counts[topic])}
+
+    async def follow_partition_counts(self, every_seconds: float = 30.0) -> None:
+        """Keep the input topics' partition counts current (partitions can be added)."""
+        from aiokafka import AIOKafkaConsumer
+
+        while True:
+            consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_kwargs(self.settings))
+            try:
+                await consumer.start()
+                while True:
+                    cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001 - what topics() reads, kept
+                    for topic in self.inputs:
+                        partitions = cluster.partitions_for_topic(topic)
+                        if partitions:
+                            self.partition_counts[topic] = len(partitions)
+                    await asyncio.sleep(every_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - retried; the last counts stay valid meanwhile
+                log.warning("reading the input topics' metadata failed: %s: %s", type(exc).__name__, exc)
+                await asyncio.sleep(2.0)
+            finally:
+                try:
+                    await consumer.stop()
+                except Exception:  # noqa: BLE001
+                    pass
+
+    # -- partials ------------------------------------------------------------------------------
+    async def evaluate_and_publish(self) -> None:
+        partial = self.processor.evaluate(sorted(self.restored))
+        generation = self.app.consumer_generation_id
+        if generation is None or generation < 0:
+            return  # not in a group yet: nothing to claim
+        blob = encode_partial(self.worker_id, generation, partial)
+        try:
+            await self.app.producer.send(self.settings.partials_topic(), self.worker_id.encode(), blob, None, None, None)
+        except Exception as exc:  # noqa: BLE001 - the next interval publishes again
+            log.warning("publishing the partial failed: %s: %s", type(exc).__name__, exc)
+
+    def on_partial(self, blob: bytes) -> None:
+        self.exporter.receive(blob)
+        if not self.is_exporter():
+            return
+        try:
+            self.exporter.merge(self.expected_partitions())
+        except Exception:  # noqa: BLE001 - one bad merge must not stop the exporter
+            self.exporter.complete = False
+            self.exporter.problem = "merge failed"
+            log.exception("merging the partials failed")
+        if self.exporter.problem != self._last_problem:
+            if self.exporter.problem:
+                log.info("KPI values not updated: %s (the last complete values stay up)", self.exporter.problem)
+            else:
+                log.info("KPI values complete again: %d workers' partials merged", self.exporter.workers)
+            self._last_problem = self.exporter.problem
+
+    # -- durable state ---------------------------------------------------------------------------
+    async def on_assigned(self, assigned) -> None:  # type: ignore[no-untyped-def]
+        mine = {(tp.topic, tp.partition) for tp in assigned if tp.topic in self.inputs}
+        for tp in [tp for tp in self.processor.engines if tp not in mine]:
+            self.processor.drop(tp)
+        # Kept partitions keep their in-memory state: nobody else owned them meanwhile.
+        self.restored &= mine
+        await self.ensure_restored(mine)  # eagerly, so partials cover partitions without new records
+
+    async def ensure_restored(self, tps) -> None:  # type: ignore[no-untyped-def]
+        """Install the checkpointed state of partitions not yet restored in this assignment.
+
+        Also called by the batch consumer before it hands over a partition's first batch,
+        so no record can reach an engine that a restore would then replace.
+        """
+        async with self._restore_lock:
+            new = sorted(tp for tp in tps if tp not in self.restored)
+            if not new:
+                return
+            if not self.durable:
+                self.restored.update(new)
+                return
+            started = time.monotonic()
+            try:
+                blobs = await load_checkpoints(self.settings, new)
+            except Exception as exc:  # noqa: BLE001
+                # Without its checkpoint a partition cannot resume correctly: stop rather than
+                # silently count from an empty state (the supervisor restarts the worker).
+                log.error("could not read checkpoints from %s: %s: %s", self.settings.checkpoint_topic(), type(exc).__name__, exc)
+                raise
+            for tp in new:
+                offset = self.processor.restore(tp, blobs.get(tp))
+                outcome = "restored" if offset is not None else ("reset" if tp in blobs else "empty")
+                self.restores[outcome] += 1
+            self.restored.update(new)
+            log.info(
+                "%d partitions assigned: %d restored from checkpoints in %.2f s",
+                len(new), sum(1 for tp in new if tp in self.processor.engines), time.monotonic() - started,
+            )
+
+    async def checkpoint(self) -> None:
+        if not self.durable:
+            return
+        async with self._lock:
+            offsets: dict[tuple[str, int], int] = {}
+            limit = self.settings.state.max_checkpoint_bytes
+            for tp in self.processor.dirty_partitions():
+                made = self.processor.checkpoint(tp)
+                if made is None:
+                    continue
+                blob, offset = made
+                if len(blob) > limit:
+                    self.checkpoints["too_large"] += 1
+                    log.error("%s-%d: checkpoint of %d bytes exceeds state.max_checkpoint_bytes=%d; not written", tp[0], tp[1], len(blob), limit)
+                    continue
+                try:
+                    await self.app.producer.send_and_wait(self.settings.checkpoint_topic(), checkpoint_key(tp), blob, None, None, None)
+                except Exception as exc:  # noqa: BLE001 - retried at the next interval
+                    self.checkpoints["failed"] += 1
+                    self.processor.mark_dirty(tp)
+                    log.warning("%s-%d: writing the checkpoint failed: %s: %s", tp[0], tp[1], type(exc).__name__, exc)
+                    continue
+                self.checkpoints["written"] += 1
+                self.checkpoint_bytes = len(blob)
+                offsets[tp] = offset
+            if offsets:
+                await self._commit(offsets)
+
+    async def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Commit the group offsets the checkpoints reflect (never beyond them)."""
+        from aiokafka.structs import OffsetAndMetadata, TopicPartition
+
+        try:
+            thread = self.app.consumer._thread  # type: ignore[attr-defined]
+            consumer = thread._ensure_consumer()
+            assigned = consumer.assignment()
+            commit = {
+                TopicPartition(t, p): OffsetAndMetadata(o, "") for (t, p), o in offsets.items() if TopicPartition(t, p) in assigned
+            }
+            if commit:
+                await thread.call_thread(consumer.commit, commit)
+        except Exception as exc:  # noqa: BLE001 - a later commit covers it; recovery seeks to the checkpoint anyway
+            log.warning("committing offsets after the checkpoint failed: %s: %s", type(exc).__name__, exc)

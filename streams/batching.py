@@ -9,14 +9,16 @@ replaces only that per-record loop: records of one partition go to a plain funct
 list, then their offsets are marked acknowledged in bulk, so Faust's own commit logic
 commits them.
 
-Records are acknowledged only after the handler returned, and offsets are committed by
-Faust's usual `broker_commit_every` / `broker_commit_interval` rules, so delivery stays
-at-least-once exactly as with the stock agent path.
+Offsets are not acknowledged to Faust, so Faust commits nothing: the worker commits a
+partition's offset itself, right after writing the checkpoint that holds the state up to
+that offset (streams/checkpoints.py). Should a partition ever be fetched from beyond the
+offset its restored state expects, the consumer seeks back to it once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,16 +27,20 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 # (topic, partition, records) where records have .offset, .value, .key, .timestamp
 BatchHandler = Callable[[str, int, Sequence[Any]], None]
+# (topic, partition) -> the first offset the partition's state lacks, or None if unknown
+ExpectedOffset = Callable[[str, int], "int | None"]
+log = logging.getLogger("kpi_monitor.worker")
 
 
 class BatchConsumer(faust_aiokafka.Consumer):
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - run by Faust's Fetcher
         handler: BatchHandler = self.app.kpi_batch_handler  # type: ignore[attr-defined]
+        expected_offset: ExpectedOffset = self.app.kpi_expected_offset  # type: ignore[attr-defined]
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
         read_offset = self._read_offset
-        acks_enabled_for = self.app.topics.acks_enabled_for
-        commit_every = self._commit_every
+        sought: dict[Any, int] = {}
+        restored: set = self.app.kpi_restored  # type: ignore[attr-defined]
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
                 records, active = await self._wait_next_records(1.0)
@@ -56,19 +62,22 @@ class BatchConsumer(faust_aiokafka.Consumer):
                         batch = [r for r in batch if r.offset >= r_offset]
                         if not batch:
                             continue
+                    if (tp.topic, tp.partition) not in restored:
+                        await self.app.kpi_ensure_restored()  # type: ignore[attr-defined]
+                        if self.app.consumer_generation_id != generation or (tp.topic, tp.partition) not in restored:
+                            break  # reassigned meanwhile: re-fetched after the rebalance
+                    expected = expected_offset(tp.topic, tp.partition)
+                    if expected is not None and batch[0].offset > expected:
+                        if sought.get(tp) != expected:
+                            # Fetched from past the state's offset (a commit ran ahead of its
+                            # checkpoint): go back rather than lose the records in between.
+                            sought[tp] = expected
+                            log.warning("%s-%d: fetched from offset %d but the state ends at %d; seeking back", tp.topic, tp.partition, batch[0].offset, expected)
+                            await self.seek(tp, expected)
+                            continue
+                        log.warning("%s-%d: offsets %d..%d are gone (retention); continuing without them", tp.topic, tp.partition, expected, batch[0].offset - 1)
                     handler(tp.topic, tp.partition, batch)
-                    first, last = batch[0].offset, batch[-1].offset
-                    if acks_enabled_for(tp.topic):
-                        if r_offset and first - r_offset > 1:
-                            await self._add_gap(tp, r_offset + 1, first)
-                        # Offsets inside one fetch that carry no record (transaction markers,
-                        # compaction) have nothing to process either: acknowledge the range.
-                        self._acked[tp].extend(range(first, last + 1))
-                        self._n_acked += last - first + 1
-                    read_offset[tp] = last
-                if commit_every is not None and self._n_acked >= commit_every:
-                    self._n_acked = 0
-                    await self.commit()
+                    read_offset[tp] = batch[-1].offset
                 await asyncio.sleep(0)  # let timers, scrapes and rebalances run between batches
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:

@@ -7,12 +7,16 @@ evaluation timer already computed; nothing here walks engine state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from streams import conventions as c
-from streams.processor import Processor
+from streams.processor import Processor, Snapshot
+
+if TYPE_CHECKING:
+    from streams.app import ScaleOut
 
 # Resolution-time buckets: round durations plus every SLA target, so that
 # `le="<target>"` answers "resolved within SLA" exactly.
@@ -29,20 +33,57 @@ class KpiCollector:
         processor: Processor,
         consumer_lag: Callable[[], dict[tuple[str, int], int]],
         kafka_connected: Callable[[], bool | None] = lambda: None,
+        scale: ScaleOut | None = None,
     ) -> None:
         self.processor = processor
         self.consumer_lag = consumer_lag
         self.kafka_connected = kafka_connected
+        self.scale = scale
 
     def describe(self) -> list[Metric]:
         return []  # registering must not trigger a collect() before the app runs
 
     def collect(self) -> Iterator[Metric]:
         p = self.processor
-        snap = p.snapshot
-        yield from self._kpis(snap)
-        yield from self._sla(snap)
-        yield from self._pipeline(snap)
+        exported = self._exported()
+        if exported is not None:
+            # Only the exporting worker serves KPI values: the group's merged total, never
+            # one worker's share (streams/exporter.py).
+            yield from self._kpis(exported)
+            yield from self._sla(exported)
+        yield from self._pipeline(p.snapshot)
+        yield from self._scale()
+
+    def _exported(self) -> Snapshot | None:
+        if self.scale is None:
+            return self.processor.snapshot  # unit tests drive a bare processor
+        if not self.scale.is_exporter() or not self.scale.exporter.snapshot.evaluated_at:
+            return None
+        return self.scale.exporter.snapshot
+
+    def _scale(self) -> Iterator[Metric]:
+        p, scale = self.processor, self.scale
+        yield GaugeMetricFamily(c.PARTITIONS_OWNED, "Input partitions whose state this worker holds", value=len(p.engines))
+        yield CounterMetricFamily(c.REREAD_SKIPPED, "Records re-read after a restore and skipped: already in the restored state", value=p.skipped_already_in_state)
+        if scale is None:
+            return
+        exporting = scale.is_exporter()
+        yield GaugeMetricFamily(c.EXPORTER, "1 on the one worker of the group that serves the KPI values", value=1.0 if exporting else 0.0)
+        if exporting:
+            ex = scale.exporter
+            yield GaugeMetricFamily(c.EXPORT_COMPLETE, "1 when the KPI values cover every input partition; 0 while a rebalance is pending (the last complete values stay up)", value=1.0 if ex.complete else 0.0)
+            yield GaugeMetricFamily(c.EXPORT_WORKERS, "Workers whose partials make up the KPI values", value=ex.workers)
+            if ex.snapshot.evaluated_at:
+                yield GaugeMetricFamily(c.EXPORTED_AT, "Evaluation time of the oldest partial in the KPI values", value=ex.snapshot.evaluated_at)
+        checkpoints = CounterMetricFamily(c.CHECKPOINTS, "Partition checkpoints, by outcome", labels=["outcome"])
+        for outcome in ("written", "failed", "too_large"):
+            checkpoints.add_metric([outcome], scale.checkpoints.get(outcome, 0))
+        yield checkpoints
+        yield GaugeMetricFamily(c.CHECKPOINT_BYTES, "Size of the last checkpoint written", value=scale.checkpoint_bytes)
+        restores = CounterMetricFamily(c.PARTITION_RESTORES, "Partitions assigned, by how their state started: restored, empty (no checkpoint), reset (checkpoint unusable)", labels=["outcome"])
+        for outcome in ("restored", "empty", "reset"):
+            restores.add_metric([outcome], scale.restores.get(outcome, 0))
+        yield restores
 
     def _kpis(self, snap) -> Iterator[Metric]:
         currency = self.processor.settings.reporting_currency
@@ -87,7 +128,7 @@ class KpiCollector:
         yield events
         yield rejected
         yield CounterMetricFamily(c.LATE, "Events later than the grace period (dead-lettered)", value=p.rejected.get("late", 0))
-        yield CounterMetricFamily(c.DUPLICATES, "Events whose id was already seen (counted once)", value=p.engine.stats.duplicates)
+        yield CounterMetricFamily(c.DUPLICATES, "Events whose id was already seen (counted once)", value=p.duplicates)
         yield CounterMetricFamily(c.DEAD_LETTERS, "Records written to the dead-letter topic", value=p.dead_letters)
         yield CounterMetricFamily(c.DEAD_LETTER_FAILURES, "Dead-letter writes that failed", value=p.dead_letter_failures)
         if snap.watermark is not None:
@@ -105,11 +146,11 @@ class KpiCollector:
         connected = self.kafka_connected()
         if connected is not None:  # unknown before the consumer has started
             yield GaugeMetricFamily(c.KAFKA_CONNECTED, "1 while the consumer holds a live connection to a broker, 0 during an outage", value=1.0 if connected else 0.0)
-        yield GaugeMetricFamily(c.TRACKED_TICKETS, "Tickets held in engine state", value=p.engine.tracked_tickets)
-        yield GaugeMetricFamily(c.TRACKED_CUSTOMERS, "Customers held in engine state", value=p.engine.tracked_customers)
+        yield GaugeMetricFamily(c.TRACKED_TICKETS, "Tickets held in engine state", value=p.tracked_tickets)
+        yield GaugeMetricFamily(c.TRACKED_CUSTOMERS, "Customers held in engine state", value=p.tracked_customers)
         overflow = GaugeMetricFamily(c.LABEL_OVERFLOW, "1 when a label hit its value cap and new values map to 'other'", labels=["label"])
         for dim in ("team", "channel", "feature"):
-            overflow.add_metric([dim], 1.0 if p.engine.labels.overflowed(dim) else 0.0)
+            overflow.add_metric([dim], 1.0 if p.label_overflowed(dim) else 0.0)
         yield overflow
 
 
@@ -117,10 +158,11 @@ def build_registry(
     processor: Processor,
     consumer_lag: Callable[[], dict[tuple[str, int], int]],
     kafka_connected: Callable[[], bool | None] = lambda: None,
+    scale: ScaleOut | None = None,
 ) -> CollectorRegistry:
     """A fresh registry per app (never the global one): tests run several workers per process."""
     registry = CollectorRegistry()
-    registry.register(KpiCollector(processor, consumer_lag, kafka_connected))
+    registry.register(KpiCollector(processor, consumer_lag, kafka_connected, scale))
     histogram = Histogram(
         c.RESOLUTION_HISTOGRAM,
         "Ticket resolution time; buckets include every SLA target",
@@ -128,5 +170,5 @@ def build_registry(
         buckets=resolution_buckets(processor.sla_policy.targets_seconds),
         registry=registry,
     )
-    processor.engine.on_resolution = lambda team, priority, seconds: histogram.labels(team, priority).observe(seconds)
+    processor.on_resolution = lambda team, priority, seconds: histogram.labels(team, priority).observe(seconds)
     return registry

@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError, SaslAuthenticationFailed, UnsupportedSaslMechanismError
 
-from streams.app import _credentials
+from streams.clients import credentials as _credentials
 from streams.settings import Settings
 
 

@@ -1,24 +1,38 @@
 """The worker's core, free of Faust: raw Kafka records in, engine state and counters out.
 
-Faust agents call `handle()` per record; a timer calls `evaluate()`; the Prometheus
-collector reads the latest `Snapshot`. Keeping this separate lets unit tests drive it
-directly and keeps the Faust layer a thin adapter.
+One `Engine` per assigned input partition, so that a partition's state can be
+checkpointed with its offset, handed to another worker on a rebalance, and restored
+after a crash on its own (streams/checkpoints.py). Each engine judges lateness by its
+own partition's event time, so re-processing a partition gives the same decisions no
+matter how partitions interleave.
+
+`evaluate()` merges the views of this worker's partitions into its partial
+(`WorkerPartial`); the exporter (streams/exporter.py) merges the partials of every
+worker in the group into the values on /metrics.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kpi import contract
+from kpi import contract, state
 from kpi.contract import Rejected
 from kpi.engine import ACCEPTED, DUPLICATE, Engine
 from kpi.formulas import kpi_rows
-from kpi.series import Series
+from kpi.merge import merge_views
+from kpi.series import WindowView
 from kpi.sla import LiveSla, live_sla_state
 from streams.settings import Settings
+
+log = logging.getLogger("kpi_monitor.worker")
+
+TP = tuple[str, int]
+Row = tuple[str, dict[str, str], float | int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +52,25 @@ class Snapshot:
     evaluated_at: float = 0.0
     watermark: float | None = None
     # window name -> rows (kpi, labels, value)
-    windows: dict[str, list[tuple[str, dict[str, str], float | int | None]]] = field(default_factory=dict)
+    windows: dict[str, list[Row]] = field(default_factory=dict)
     sla: dict[tuple[str, str], LiveSla] = field(default_factory=dict)
     duration_seconds: float = 0.0
+
+
+@dataclass
+class WorkerPartial:
+    """One worker's share of the KPIs: merged views of the partitions it owns."""
+
+    anchor: float
+    evaluated_at: float
+    watermark: float | None
+    partitions: list[TP]
+    views: dict[str, WindowView]
+    sla: dict[tuple[str, str], LiveSla]
+
+    def snapshot(self, duration_seconds: float = 0.0) -> Snapshot:
+        windows = {name: list(kpi_rows(view)) for name, view in self.views.items()}
+        return Snapshot(self.evaluated_at, self.watermark, windows, self.sla, duration_seconds)
 
 
 class Processor:
@@ -53,27 +83,106 @@ class Processor:
         self.settings = settings
         self._dead_letter = dead_letter
         self._clock = clock
+        self.config = settings.engine_config()
         specs = settings.series_specs()
-        self.engine = Engine(settings.engine_config(), series=tuple(specs.values()))
-        self.windows: list[tuple[str, Series, int]] = [
-            (name, series, spec.retain_closed) for (name, spec), series in zip(specs.items(), self.engine.series)
-        ]
-        self.sla_policy = self.engine.config.sla
+        self.specs = tuple(specs.values())
+        self.windows: list[tuple[str, int, int]] = [(name, i, spec.retain_closed) for i, (name, spec) in enumerate(specs.items())]
+        self.sla_policy = self.config.sla
         self.horizons = settings.at_risk_horizons_seconds()
+        self.interval_seconds = settings.evaluation_interval_seconds()
         self.max_message_bytes = settings.kafka.max_message_bytes
+        self.engines: dict[TP, Engine] = {}
+        # First offset not yet folded into each partition's engine (None: unknown, take what comes).
+        self.next_offsets: dict[TP, int] = {}
+        self._dirty: set[TP] = set()
         self.events = Counter()  # (topic, outcome) -> n
         self.rejected = Counter()  # reason -> n
         self.dead_letters = 0
         self.dead_letter_failures = 0
+        self.skipped_already_in_state = 0
+        self.state_resets = 0
         self.last_event_at: float | None = None
         # (topic, partition) -> offset of the last record handled
-        self.positions: dict[tuple[str, int], int] = {}
+        self.positions: dict[TP, int] = {}
+        # Optional observer of every resolution (team, priority, seconds), e.g. a histogram.
+        self.on_resolution: Callable[[str, str, float], None] | None = None
         self.snapshot = Snapshot()
+        self.partial: WorkerPartial | None = None
 
+    # -- partitions ------------------------------------------------------------------------
+    def _new_engine(self) -> Engine:
+        engine = Engine(self.config, series=self.specs)
+        engine.on_resolution = self.on_resolution
+        return engine
+
+    def engine(self, tp: TP) -> Engine:
+        engine = self.engines.get(tp)
+        if engine is None:
+            engine = self.engines[tp] = self._new_engine()
+        return engine
+
+    def checkpoint(self, tp: TP) -> tuple[bytes, int] | None:
+        """(encoded state, next offset) of a partition changed since its last checkpoint, else None."""
+        if tp not in self._dirty or tp not in self.engines or tp not in self.next_offsets:
+            return None
+        self._dirty.discard(tp)
+        offset = self.next_offsets[tp]
+        blob = state.dumps({"offset": offset, "engine": state.engine_state(self.engines[tp], self.specs)})
+        return blob, offset
+
+    def mark_dirty(self, tp: TP) -> None:
+        if tp in self.engines:
+            self._dirty.add(tp)
+
+    def dirty_partitions(self) -> list[TP]:
+        return sorted(self._dirty)
+
+    def restore(self, tp: TP, blob: bytes | None) -> int | None:
+        """Install a partition's checkpointed state; return the offset to resume from.
+
+        None: no usable checkpoint, the partition starts empty from wherever the
+        consumer group's committed offset (or the earliest record) is.
+        """
+        self.engines.pop(tp, None)
+        self.next_offsets.pop(tp, None)
+        self._dirty.discard(tp)
+        if blob is None:
+            return None
+        try:
+            saved = state.loads(blob)
+            engine = state.restore_engine(saved["engine"], self.config, self.specs)
+        except (state.StateError, KeyError, TypeError, ValueError) as exc:
+            self.state_resets += 1
+            log.warning(
+                "partition %s-%d: checkpoint not restored (%s); starting its state empty from the committed offset. "
+                "Expected after changing windows, grace, SLA targets or labels.", tp[0], tp[1], exc,
+            )
+            return None
+        engine.on_resolution = self.on_resolution
+        self.engines[tp] = engine
+        self.next_offsets[tp] = saved["offset"]
+        return saved["offset"]
+
+    def drop(self, tp: TP) -> None:
+        """Forget a revoked partition: its next owner restores it from the checkpoint."""
+        self.engines.pop(tp, None)
+        self.next_offsets.pop(tp, None)
+        self.positions.pop(tp, None)
+        self._dirty.discard(tp)
+
+    # -- records ----------------------------------------------------------------------------
     def handle(self, topic: str, partition: int, offset: int, value: bytes | None) -> str:
         """Process one record. Never raises on bad input: it is dead-lettered instead."""
-        self.positions[(topic, partition)] = offset
+        tp = (topic, partition)
+        expected = self.next_offsets.get(tp)
+        if expected is not None and offset < expected:
+            self.skipped_already_in_state += 1  # re-read after a restore: already in the state
+            return "skipped"
+        self.next_offsets[tp] = offset + 1
+        self._dirty.add(tp)
+        self.positions[tp] = offset
         self.last_event_at = self._clock()
+        engine = self.engines.get(tp) or self.engine(tp)
         if value is None or len(value) > self.max_message_bytes:
             size = 0 if value is None else len(value)
             outcome: str | Rejected = Rejected(
@@ -81,9 +190,9 @@ class Processor:
                 f"message of {size} bytes exceeds the {self.max_message_bytes}-byte limit" if value is not None else "message has no value",
                 value or b"",
             )
-            self.engine.stats.rejected[outcome.reason] += 1
+            engine.stats.rejected[outcome.reason] += 1
         else:
-            outcome = self.engine.process_raw(value)
+            outcome = engine.process_raw(value)
         if outcome is ACCEPTED or outcome is DUPLICATE:
             self.events[(topic, outcome)] += 1
             return outcome
@@ -97,17 +206,52 @@ class Processor:
             self.dead_letter_failures += 1
         return outcome.reason
 
-    def evaluate(self) -> Snapshot:
-        """Recompute every trailing window and the live SLA state (wall clock 'now')."""
+    # -- evaluation ---------------------------------------------------------------------------
+    def watermark(self) -> float | None:
+        marks = [e.watermark.value for e in self.engines.values() if e.watermark.value != -math.inf]
+        return max(marks) if marks else None
+
+    def evaluate(self, claimed: list[TP] | None = None) -> WorkerPartial:
+        """This worker's partial: trailing windows over its partitions and live SLA state (wall clock 'now').
+
+        The anchor is floored to the evaluation interval, so workers evaluating in the same
+        interval produce views of the same windows and the exporter can merge them exactly.
+        """
         started = time.perf_counter()
         now = self._clock()
-        wm = self.engine.watermark.value
-        watermark = None if wm == float("-inf") else wm
+        watermark = self.watermark()
         anchor = now if watermark is None else max(now, watermark)
-        windows = {}
-        for name, series, n in self.windows:
-            end = series.index(anchor)
-            windows[name] = list(kpi_rows(series.view(end - n + 1, end)))
-        sla = live_sla_state(self.engine.open_tickets(), now, self.sla_policy, self.horizons)
-        self.snapshot = Snapshot(now, watermark, windows, sla, time.perf_counter() - started)
-        return self.snapshot
+        anchor = math.floor(anchor / self.interval_seconds) * self.interval_seconds
+        engines = list(self.engines.values())
+        for e in engines:
+            e.drain_closed()  # the worker reads trailing views; closed windows are the replay's output
+        views: dict[str, WindowView] = {}
+        for name, i, n in self.windows:
+            series = [e.series[i] for e in engines]
+            if not series:
+                continue
+            end = series[0].index(anchor)
+            merged = merge_views(s.view(end - n + 1, end) for s in series)
+            assert merged is not None
+            views[name] = merged
+        open_tickets = (t for e in engines for t in e.open_tickets())
+        sla = live_sla_state(open_tickets, now, self.sla_policy, self.horizons)
+        self.partial = WorkerPartial(anchor, now, watermark, sorted(self.engines) if claimed is None else claimed, views, sla)
+        self.snapshot = self.partial.snapshot(time.perf_counter() - started)
+        return self.partial
+
+    # -- state totals for /metrics ----------------------------------------------------------------
+    @property
+    def duplicates(self) -> int:
+        return sum(n for (_, outcome), n in self.events.items() if outcome == DUPLICATE)
+
+    @property
+    def tracked_tickets(self) -> int:
+        return sum(e.tracked_tickets for e in self.engines.values())
+
+    @property
+    def tracked_customers(self) -> int:
+        return sum(e.tracked_customers for e in self.engines.values())
+
+    def label_overflowed(self, dim: str) -> bool:
+        return any(e.labels.overflowed(dim) for e in self.engines.values())

@@ -35,6 +35,14 @@ class KafkaSettings(BaseModel):
     ssl_keyfile_password: SecretStr | None = None
     consumer_group: str = "kpi-monitor"
     max_message_bytes: int = Field(1_048_576, gt=0, description="larger messages are dead-lettered as too_large")
+    # How long a silent (crashed) worker keeps its partitions before the group reassigns them.
+    session_timeout: str = "30s"
+
+    @field_validator("session_timeout")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration_seconds(value)
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> KafkaSettings:
@@ -45,6 +53,24 @@ class KafkaSettings(BaseModel):
             if path is not None and not path.is_file():
                 raise ValueError(f"{name} {path} does not exist or is not a file")
         return self
+
+
+class StateSettings(BaseModel):
+    """Durable partition state (streams/checkpoints.py)."""
+
+    # How often each changed partition's state is written to the checkpoint topic with its
+    # offset. A crash re-reads at most this much input.
+    checkpoint_interval: str = "10s"
+    # A larger checkpoint is not written (logged and counted); the previous one stays.
+    max_checkpoint_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    # Of the internal topics the worker creates (checkpoints, partials); use 3 in production.
+    replication_factor: int = Field(1, ge=1)
+
+    @field_validator("checkpoint_interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration_seconds(value)
+        return value
 
 
 class TopicSettings(BaseModel):
@@ -71,6 +97,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     web: WebSettings = WebSettings()
+    state: StateSettings = StateSettings()
     trailing_windows: list[str] = Field(default_factory=lambda: ["5m", "1h", "24h"])
     grace: str = "5m"
     evaluation_interval: str = "5s"
@@ -126,6 +153,20 @@ class Settings(BaseSettings):
 
     def evaluation_interval_seconds(self) -> float:
         return max(0.2, float(parse_duration_seconds(self.evaluation_interval)))
+
+    def checkpoint_interval_seconds(self) -> float:
+        return max(1.0, float(parse_duration_seconds(self.state.checkpoint_interval)))
+
+    def session_timeout_seconds(self) -> float:
+        return max(6.0, float(parse_duration_seconds(self.kafka.session_timeout)))
+
+    def checkpoint_topic(self) -> str:
+        """Internal topic (compacted): each partition's latest engine state and offset."""
+        return f"{self.app_id}-checkpoints"
+
+    def partials_topic(self) -> str:
+        """Internal topic: every worker's partial KPIs, merged by the exporting worker."""
+        return f"{self.app_id}-partials"
 
     def trailing_windows_seconds(self) -> dict[str, int]:
         return {w: parse_duration_seconds(w) for w in self.trailing_windows}

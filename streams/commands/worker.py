@@ -69,6 +69,23 @@ def run(args: argparse.Namespace) -> int:
             print(f"kpi-monitor worker: {exc}", file=sys.stderr)
             return 3
 
+    import asyncio
+
+    from streams.checkpoints import ensure_internal_topics
+
+    try:
+        created = asyncio.run(ensure_internal_topics(settings))
+    except Exception as exc:  # noqa: BLE001 - any failure here is fatal and must say why
+        print(
+            f"kpi-monitor worker: cannot create the internal topics {settings.checkpoint_topic()} and "
+            f"{settings.partials_topic()}: {type(exc).__name__}: {exc}. The worker's principal needs CREATE on them "
+            "(or create them yourself, see docs/operations.md).",
+            file=sys.stderr,
+        )
+        return 3
+    if created:
+        log.info("created internal topics %s", ", ".join(created))
+
     import faust
 
     from streams.app import create_app

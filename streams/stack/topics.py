@@ -9,6 +9,7 @@ low-volume and read in order, so it has 1.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 from streams.stack.aio import run_sync
@@ -56,12 +57,16 @@ async def ensure_topics_async(
     topics: Sequence[TopicSpec],
     *,
     timeout_seconds: float = 30.0,
+    client_kwargs: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """Create missing topics; return the names created. Existing topics are left as they are."""
+    """Create missing topics; return the names created. Existing topics are left as they are.
+
+    `client_kwargs`: aiokafka connection settings (security), bootstrap included."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     timeout_ms = int(timeout_seconds * 1000)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms)
+    kwargs = dict(client_kwargs or {"bootstrap_servers": bootstrap_servers})
+    admin = AIOKafkaAdminClient(request_timeout_ms=timeout_ms, **kwargs)
     try:
         await admin.start()
         response = await admin.create_topics(

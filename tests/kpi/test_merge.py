@@ -14,7 +14,7 @@ from kpi.config import EngineConfig, SeriesSpec
 from kpi.engine import Engine
 from kpi.formulas import kpi_rows
 from kpi.labels import OTHER, LabelPolicy
-from kpi.merge import cap_labels, merge_views
+from kpi.merge import busiest_labels, cap_labels, merge_views
 from kpi.series import WindowView
 from kpi.sla import SlaPolicy
 from kpi import state
@@ -98,3 +98,11 @@ def test_merged_labels_beyond_the_cap_fold_into_other() -> None:
     assert created == {(): 4, ("team", "a"): 1, ("team", "b"): 2, ("team", OTHER): 1}
     assert merged.open_tickets == {("team", "a"): 1, ("team", "b"): 1}
     assert isinstance(merged.flows.groups[()], GroupAgg)
+
+
+def test_busiest_labels_come_first() -> None:
+    flows = Bucket()
+    for team, n in (("zeta", 5), ("alpha", 1), ("beta", 1)):
+        flows.group(("team", team)).created = n
+    view = WindowView(0, 900, flows, {("team", "alpha"): 3}, {}, 0, 0, None)
+    assert busiest_labels(view) == [("team", "zeta"), ("team", "alpha"), ("team", "beta")]

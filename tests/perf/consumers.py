@@ -238,9 +238,13 @@ def worker(batch: bool) -> None:
         "KPI_CONSUMER_BATCHING": "true" if batch else "false",
         **{f"KPI_TOPICS__{k.upper()}": v for k, v in _args.other_topics.items()},
     })
+    import asyncio
+
     from streams.app import create_app
+    from streams.checkpoints import ensure_internal_topics
     from streams.settings import Settings
 
+    asyncio.run(ensure_internal_topics(Settings()))
     app, processor = create_app(Settings())
     handle = processor.handle
 
@@ -252,7 +256,7 @@ def worker(batch: bool) -> None:
     processor.handle = counted
 
     def outcomes() -> dict:
-        return {"accepted": processor.engine.stats.accepted, "rejected": dict(processor.rejected)}
+        return {"accepted": sum(e.stats.accepted for e in processor.engines.values()), "rejected": dict(processor.rejected)}
 
     global _extra_report
     _extra_report = outcomes

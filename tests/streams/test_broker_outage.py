@@ -90,7 +90,7 @@ def test_worker_survives_a_broker_restart_and_still_equals_replay(own_kafka, tmp
         scrape = _poll(
             worker,
             lambda s: s.total("cxkpi_events_total", outcome="accepted") >= expected_accepted
-            and (s.get("cxkpi_evaluation_timestamp_seconds") or 0) > seen_at + 1
+            and (s.get("cxkpi_export_evaluation_timestamp_seconds") or 0) > seen_at + 1
             and s.get("cxkpi_kafka_connected") == 1,
             "every event after the restart",
             90,

@@ -162,7 +162,8 @@ class Worker:
                 while time.monotonic() < deadline:
                     time.sleep(0.5)
                     scrape = self.scrape()
-                    if (scrape.get("cxkpi_evaluation_timestamp_seconds") or 0) > seen_at:
+                    # The KPI values come back through the partials topic (streams/exporter.py).
+                    if (scrape.get("cxkpi_export_evaluation_timestamp_seconds") or 0) > seen_at:
                         return scrape
             time.sleep(0.5)
         raise AssertionError(f"worker did not consume {records} records in {timeout_seconds} s:\n{self.log()[-4000:]}")

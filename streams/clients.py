@@ -1,0 +1,51 @@
+"""Kafka client settings shared by the Faust app and the worker's own aiokafka clients."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import faust
+
+from streams.settings import Settings
+
+
+def credentials(settings: Settings) -> Any:
+    """What Faust takes as `broker_credentials`: SASL credentials, an SSL context, or None."""
+    k = settings.kafka
+    ssl_context = None
+    if k.security_protocol in ("SSL", "SASL_SSL"):
+        ssl_context = ssl.create_default_context(cafile=str(k.ssl_cafile) if k.ssl_cafile else None)
+        if k.ssl_certfile:
+            ssl_context.load_cert_chain(
+                str(k.ssl_certfile),
+                str(k.ssl_keyfile) if k.ssl_keyfile else None,
+                k.ssl_keyfile_password.get_secret_value() if k.ssl_keyfile_password else None,
+            )
+    if k.security_protocol.startswith("SASL"):
+        assert k.sasl_username and k.sasl_password and k.sasl_mechanism
+        return faust.SASLCredentials(
+            username=k.sasl_username,
+            password=k.sasl_password.get_secret_value(),
+            mechanism=k.sasl_mechanism,
+            ssl_context=ssl_context,
+        )
+    return ssl_context
+
+
+
+def client_kwargs(settings: Settings) -> dict[str, Any]:
+    """Connection keyword arguments for aiokafka clients (consumers, producers, admin)."""
+    k = settings.kafka
+    creds = credentials(settings)
+    kwargs: dict[str, Any] = {"bootstrap_servers": k.bootstrap_servers, "security_protocol": k.security_protocol}
+    if k.security_protocol.startswith("SASL"):
+        kwargs.update(
+            sasl_mechanism=k.sasl_mechanism,
+            sasl_plain_username=k.sasl_username,
+            sasl_plain_password=k.sasl_password.get_secret_value() if k.sasl_password else None,
+            ssl_context=getattr(creds, "ssl_context", None),
+        )
+    elif creds is not None:
+        kwargs["ssl_context"] = creds
+    return kwargs

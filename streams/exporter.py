@@ -1,0 +1,169 @@
+"""Scale-out without per-worker fragments: every worker publishes its partial, one exports the total.
+
+Each worker merges the views of its own partitions into a partial (streams/processor.py)
+and publishes it to the partials topic every evaluation interval. Every worker reads that
+topic; the worker that owns partition 0 of the first input topic (an owner the consumer
+group's assignment already elects) merges the latest partial of every worker and serves
+the result on /metrics. The others serve no KPI series at all, so no single worker's
+share can be read as the total, and no recording rule has to reassemble KPIs (quantiles
+and distinct counts cannot be summed in PromQL; sketches can be merged here).
+
+A merged result is published only when the partials of the newest consumer-group
+generation cover every input partition exactly once; until then (during a rebalance) the
+last complete result stays up and `cxkpi_export_complete` is 0.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from dataclasses import dataclass
+
+import orjson
+
+from kpi import state
+from kpi.labels import LabelPolicy
+from kpi.merge import busiest_labels, cap_labels, merge_views
+from kpi.sla import LiveSla
+from streams.processor import TP, Snapshot, WorkerPartial
+
+PARTIAL_VERSION = 1
+KEEP_PER_WORKER = 8  # recent partials per worker, to find an anchor every worker has
+
+
+@dataclass
+class Received:
+    worker: str
+    generation: int
+    partial: WorkerPartial
+
+
+def encode_partial(worker: str, generation: int, p: WorkerPartial) -> bytes:
+    return zlib.compress(
+        orjson.dumps({
+            "version": PARTIAL_VERSION,
+            "worker": worker,
+            "generation": generation,
+            "anchor": p.anchor,
+            "evaluated_at": p.evaluated_at,
+            "watermark": p.watermark,
+            "partitions": [list(tp) for tp in p.partitions],
+            "views": {name: state.encode_view(v) for name, v in p.views.items()},
+            "sla": [[team, priority, s.open, s.breached, s.at_risk] for (team, priority), s in p.sla.items()],
+        }),
+        1,
+    )
+
+
+def decode_partial(blob: bytes) -> Received:
+    try:
+        d = orjson.loads(zlib.decompress(blob))
+    except (zlib.error, orjson.JSONDecodeError) as exc:
+        raise state.StateError(f"undecodable partial: {exc}") from None
+    if d.get("version") != PARTIAL_VERSION:
+        raise state.StateError(f"partial format version {d.get('version')!r}, this build reads {PARTIAL_VERSION}")
+    partial = WorkerPartial(
+        d["anchor"],
+        d["evaluated_at"],
+        d["watermark"],
+        [(t, p) for t, p in d["partitions"]],
+        {name: state.decode_view(v) for name, v in d["views"].items()},
+        {(team, pr): LiveSla(o, b, dict(r)) for team, pr, o, b, r in d["sla"]},
+    )
+    return Received(d["worker"], d["generation"], partial)
+
+
+class Exporter:
+    def __init__(self, max_label_values: int, label_allow: dict[str, frozenset[str]]) -> None:
+        self._max_label_values = max_label_values
+        self._label_allow = label_allow
+        self._labels = LabelPolicy(max_label_values, dict(label_allow))
+        self._latest: dict[str, deque[Received]] = {}
+        self.snapshot = Snapshot()
+        self.complete = False
+        self.workers = 0
+        self.undecodable = 0
+        self.problem = ""
+
+    def receive(self, blob: bytes) -> None:
+        try:
+            r = decode_partial(blob)
+        except (state.StateError, KeyError, TypeError, ValueError):
+            self.undecodable += 1
+            return
+        history = self._latest.get(r.worker)
+        if history is None:
+            history = self._latest[r.worker] = deque(maxlen=KEEP_PER_WORKER)
+        if history and history[-1].generation > r.generation:
+            return  # a straggler from before this worker's last rebalance
+        history.append(r)
+
+    def merge(self, expected: set[TP] | None) -> bool:
+        """Merge the newest generation's partials; True when they cover `expected` exactly once."""
+        if not self._latest:
+            self.problem = "no partials received yet"
+            return self._incomplete()
+        generation = max(h[-1].generation for h in self._latest.values())
+        # Workers of older generations have left the group, or will publish again once they
+        # have their new assignment; a stopped worker's history goes for good.
+        for worker in [w for w, h in self._latest.items() if h[-1].generation < generation - 1]:
+            del self._latest[worker]
+        current = {w: [r for r in h if r.generation == generation] for w, h in self._latest.items()}
+        current = {w: rs for w, rs in current.items() if rs}
+        anchors = set.intersection(*({r.partial.anchor for r in rs} for rs in current.values()))
+        chosen = [
+            max((r for r in rs if r.partial.anchor == max(anchors)), key=lambda r: r.partial.evaluated_at) if anchors else rs[-1]
+            for rs in current.values()
+        ]
+        claimed = [tp for r in chosen for tp in r.partial.partitions]
+        covered = set(claimed)
+        if len(claimed) != len(covered):
+            self.problem = f"generation {generation}: a partition is claimed by two workers"
+            return self._incomplete()
+        if expected is None or covered != expected:
+            missing = len(expected - covered) if expected is not None else "?"
+            self.problem = f"generation {generation}: {len(covered)} partitions covered, {missing} missing"
+            return self._incomplete()
+        windows = {}
+        names = dict.fromkeys(name for r in chosen for name in r.partial.views)  # a worker may own no partition
+        for name in names:
+            merged = merge_views(r.partial.views[name] for r in chosen if name in r.partial.views)
+            if merged is not None:
+                windows[name] = merged
+        # One label policy for every window, fresh per merge: the busiest values of the
+        # longest window are admitted first, the rest of the cap in sorted order.
+        labels = LabelPolicy(self._max_label_values, dict(self._label_allow))
+        if windows:
+            longest = max(windows.values(), key=lambda v: v.end_seconds - v.start_seconds)
+            for dim, value in busiest_labels(longest):
+                labels.map(dim, value)
+        windows = {name: cap_labels(view, labels) for name, view in windows.items()}
+        sla: dict[tuple[str, str], LiveSla] = {}
+        for r in chosen:
+            for (team, priority), s in r.partial.sla.items():
+                key = (labels.map("team", team), priority)
+                total = sla.get(key)
+                if total is None:
+                    total = sla[key] = LiveSla(0, 0, {h: 0 for h in s.at_risk})
+                total.open += s.open
+                total.breached += s.breached
+                for h, n in s.at_risk.items():
+                    total.at_risk[h] = total.at_risk.get(h, 0) + n
+        marks = [r.partial.watermark for r in chosen if r.partial.watermark is not None]
+        whole = WorkerPartial(
+            chosen[0].partial.anchor,
+            min(r.partial.evaluated_at for r in chosen),
+            max(marks) if marks else None,
+            sorted(covered),
+            windows,
+            sla,
+        )
+        self.snapshot = whole.snapshot()
+        self.workers = len(chosen)
+        self.complete = True
+        self.problem = ""
+        return True
+
+    def _incomplete(self) -> bool:
+        self.complete = False
+        return False
