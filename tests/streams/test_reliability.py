@@ -13,6 +13,7 @@ import re
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from streams.conventions import KPI_METRICS
@@ -30,8 +31,21 @@ KPI_NAMES = {spec.name for spec in KPI_METRICS.values()}
 INPUT_PARTITIONS = 16  # 4 topics x 4 partitions (Topics.create)
 
 
-def _events(tmp_path: Path, seed: int, count: int = 1000, rate: int = 10) -> tuple[list[bytes], list[dict], int]:
-    """Generated events (with duplicates and malformed lines) plus quick tickets; the replay's rows and accepted count."""
+def _hot_team_tickets(start: float, n: int) -> list[bytes]:
+    """One team with far more tickets than any other: a hot key if work were split by team."""
+    out = []
+    for i in range(n):
+        tid = f"hot-{i}"
+        created = start + i * 0.1
+        out.append(orjson.dumps({"event_id": f"{tid}-c", "type": "ticket.created", "ts": created, "ticket_id": tid, "customer_id": f"hc{i}",
+                                 "team": "hot", "channel": "phone", "priority": "high"}))
+        out.append(orjson.dumps({"event_id": f"{tid}-x", "type": "ticket.resolved", "ts": created + 30 + i % 50, "ticket_id": tid, "agent_id": "h1"}))
+    return out
+
+
+def _events(tmp_path: Path, seed: int, count: int = 1000, rate: int = 10, hot_tickets: int = 0) -> tuple[list[bytes], list[dict], int]:
+    """Generated events (with duplicates and malformed lines), quick tickets and `hot_tickets`
+    tickets of one team; the replay's rows and accepted count."""
     start = _start_avoiding_midnight(count / rate, lead_seconds=150)
     events = tmp_path / "events.jsonl"
     gen = _cli(
@@ -40,11 +54,14 @@ def _events(tmp_path: Path, seed: int, count: int = 1000, rate: int = 10) -> tup
     )
     assert gen.returncode == 0, gen.stderr.decode()
     with events.open("ab") as f:
-        for line in _quick_tickets(start.timestamp(), count / rate):
+        for line in [*_quick_tickets(start.timestamp(), count / rate), *_hot_team_tickets(start.timestamp(), hot_tickets)]:
             f.write(line + b"\n")
     summary = _cli("replay", str(events), "--window", "1d", *SLA_FLAGS).stderr.decode()
     accepted = int(re.search(r"([\d,]+) accepted", summary).group(1).replace(",", ""))
     lines = [ln for ln in events.read_bytes().splitlines() if ln.strip()]
+    # The hot team's tickets go first, so they are all in the first half that the tests produce.
+    hot = [ln for ln in lines if b'"ticket_id":"hot-' in ln]
+    lines = hot + [ln for ln in lines if b'"ticket_id":"hot-' not in ln]
     return lines, _replay_rows(events, *SLA_FLAGS), accepted
 
 
@@ -147,7 +164,7 @@ def test_kill_9_mid_stream_then_restart_equals_replay(kafka, tmp_path):
 def test_two_workers_equal_one_and_a_rebalance_mid_stream_changes_nothing(kafka, tmp_path):
     topics = Topics()
     topics.create(kafka.bootstrap_servers)
-    lines, rows, _ = _events(tmp_path, seed=47)
+    lines, rows, _ = _events(tmp_path, seed=47, hot_tickets=300)
     half = len(lines) // 2
     one = Worker(kafka.bootstrap_servers, topics, tmp_path, FAST_GROUP, group=f"{topics.prefix}-one")
     pair = [Worker(kafka.bootstrap_servers, topics, tmp_path, FAST_GROUP, group=f"{topics.prefix}-two") for _ in range(2)]
@@ -158,9 +175,12 @@ def test_two_workers_equal_one_and_a_rebalance_mid_stream_changes_nothing(kafka,
         single = wait_group_caught_up([one])
         double = wait_group_caught_up(pair)
 
-        # Both workers did a share of the work, and only one serves KPI values.
-        shares = [w.scrape().total("cxkpi_events_total") for w in pair]
-        assert all(s > 0.2 * sum(shares) for s in shares), shares
+        # Both workers did a share of the ticket work although most tickets are one team's
+        # (work is split by ticket id, not team), and only one serves KPI values.
+        tickets = topics.name("tickets")
+        shares = [w.scrape().total("cxkpi_events_total", topic=tickets) for w in pair]
+        assert all(s > 0.25 * sum(shares) for s in shares), shares
+        assert single.get("cxkpi_tickets_created", window="24h", team="hot") > 0.5 * single.get("cxkpi_tickets_created", window="24h")
         exporter, _ = _exporter(pair)
         other = next(w for w in pair if w is not exporter)
         assert not [k for k in other.scrape().samples if k[0] in KPI_NAMES], "a non-exporting worker serves KPI series"
