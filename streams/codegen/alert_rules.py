@@ -141,9 +141,11 @@ def _format_threshold(k: KpiTarget) -> str:
 def kpi_alert(model: Model, k: KpiTarget) -> Rule:
     matchers = (eq(c.WINDOW_LABEL, k.window), *breakdown(k.by))
     comparison = "<" if k.direction == "min" else ">"
+    # KPI series come from whichever worker exports (docs/operations.md#running-several-workers);
+    # dropping `instance` keeps an alert's identity, and its `for` clock, when that role moves.
     expr = (
-        f"{sel(k.metric, *matchers)} {comparison} {number(k.limit)}\n"
-        f"and\n{sel(k.sample_metric, *matchers)} >= {k.min_samples}\n"
+        f"max without (instance) ({sel(k.metric, *matchers)}) {comparison} {number(k.limit)}\n"
+        f"and\nmax without (instance) ({sel(k.sample_metric, *matchers)}) >= {k.min_samples}\n"
     )
     scope = "" if k.by == "overall" else f" of {k.by} {{{{ $labels.{k.by} }}}}"
     side = "below" if k.direction == "min" else "above"
