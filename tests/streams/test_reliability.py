@@ -4,7 +4,8 @@
   (state + offset in one record), skips what they already hold, and ends equal to replay.
 - two workers in one group serve the same values as one worker in another group, from
   one exporting worker (no worker's share is ever served as a total); stopping one of
-  the two mid-stream (a rebalance) still ends equal.
+  the two mid-stream (a rebalance) still ends equal, on /metrics and in a real Prometheus
+  scraping all of them.
 """
 
 from __future__ import annotations
@@ -161,13 +162,28 @@ def test_kill_9_mid_stream_then_restart_equals_replay(kafka, tmp_path):
     assert processed_before_kill + scrape.total("cxkpi_events_total") >= len(lines)
 
 
-def test_two_workers_equal_one_and_a_rebalance_mid_stream_changes_nothing(kafka, tmp_path):
+def _prometheus_kpis(prometheus) -> dict[str, dict]:
+    """instance -> {(name, labels): value} of every windowed KPI series Prometheus holds now."""
+    out: dict[str, dict] = {}
+    end_state = {KPI_METRICS[k].name for k in END_STATE_KPIS}
+    for sample in prometheus.query('{__name__=~"cxkpi_.+", window!=""}'):
+        labels = dict(sample["metric"])
+        name, instance = labels.pop("__name__"), labels.pop("instance")
+        labels.pop("job", None)
+        if name not in end_state:
+            out.setdefault(instance, {})[(name, tuple(sorted(labels.items())))] = float(sample["value"][1])
+    return out
+
+
+def test_two_workers_equal_one_and_a_rebalance_mid_stream_changes_nothing(kafka, prometheus_factory, tmp_path):
     topics = Topics()
     topics.create(kafka.bootstrap_servers)
     lines, rows, _ = _events(tmp_path, seed=47, hot_tickets=300)
     half = len(lines) // 2
     one = Worker(kafka.bootstrap_servers, topics, tmp_path, FAST_GROUP, group=f"{topics.prefix}-one")
     pair = [Worker(kafka.bootstrap_servers, topics, tmp_path, FAST_GROUP, group=f"{topics.prefix}-two") for _ in range(2)]
+    # One Prometheus scrapes all three workers, as a deployment would.
+    prometheus = prometheus_factory([f"127.0.0.1:{w.port}" for w in (one, *pair)])
     try:
         for w in (one, *pair):
             w.wait_ready()
@@ -194,6 +210,20 @@ def test_two_workers_equal_one_and_a_rebalance_mid_stream_changes_nothing(kafka,
         produce(kafka.bootstrap_servers, topics, lines[half + half // 2 :])
         single = wait_group_caught_up([one])
         double = wait_group_caught_up([other], timeout_seconds=150)
+
+        # What Prometheus shows: the single worker's series and the pair's (now only the
+        # survivor's; the stopped exporter's went stale) are the same values.
+        instance_one, instance_two = f"127.0.0.1:{one.port}", f"127.0.0.1:{other.port}"
+        deadline = time.monotonic() + 30
+        while True:
+            shown = _prometheus_kpis(prometheus)
+            same = set(shown) == {instance_one, instance_two} and shown[instance_one] == pytest.approx(shown[instance_two], rel=1e-9, abs=1e-9)
+            if same or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert set(shown) == {instance_one, instance_two}, sorted(shown)
+        assert len(shown[instance_one]) > 300
+        assert shown[instance_two] == pytest.approx(shown[instance_one], rel=1e-9, abs=1e-9)
     finally:
         for w in (one, *pair):
             w.stop()
