@@ -26,6 +26,7 @@ from streams.stack.topics import TopicSpec, ensure_topics_async
 log = logging.getLogger("kpi_monitor.worker")
 
 TP = tuple[str, int]
+PARTIALS_FETCH_BYTES = 4 * 1024 * 1024
 
 
 def checkpoint_key(tp: TP) -> bytes:
@@ -111,7 +112,9 @@ class PartialsReader:
             try:
                 self.consumer = AIOKafkaConsumer(
                     self.settings.partials_topic(), enable_auto_commit=False, group_id=None, auto_offset_reset="latest",
-                    max_partition_fetch_bytes=self.settings.state.max_checkpoint_bytes, **client_kwargs(self.settings),
+                    # Partials are tens of KiB; a larger one still arrives whole (the broker
+                    # returns at least one record), so this only bounds the fetch buffer.
+                    max_partition_fetch_bytes=PARTIALS_FETCH_BYTES, fetch_max_bytes=PARTIALS_FETCH_BYTES, **client_kwargs(self.settings),
                 )
                 await self.consumer.start()
                 try:
