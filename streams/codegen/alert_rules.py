@@ -187,6 +187,17 @@ def pipeline_alerts(model: Model) -> Iterator[Rule]:
         "The KPI gauges of {{ $labels.instance }} were last computed {{ $value | humanizeDuration }} ago "
         f"(alert above {p.evaluation_max_age.human()}); every KPI and live SLA gauge it serves is frozen.",
     )
+    exported = sel(c.EXPORTED_AT, eq("job", p.job))
+    yield _alert(
+        model, n.EXPORT_STALE,
+        f'label_replace(time() - max without (instance) ({exported}) > {number(p.export_max_age.seconds)}, "reason", "stale", "", "")\n'
+        f'or\nlabel_replace(absent({exported}), "reason", "absent", "", "")\n',
+        p.export_stale,
+        "The group's KPI values are not being updated",
+        '{{ if eq $labels.reason "absent" }}No worker serves KPI values{{ else }}The KPI values on /metrics were '
+        "merged {{ $value | humanizeDuration }} ago{{ end }} (alert above "
+        f"{p.export_max_age.human()}): every KPI and SLA gauge is frozen or missing while the workers may look healthy.",
+    )
     yield _alert(
         model, n.CONSUMER_LAG_GROWING,
         f"sum by (topic) ({c.CONSUMER_LAG}) > {p.lag_max_messages}\n"

@@ -164,6 +164,8 @@ class Pipeline:
     stale: Alerting
     evaluation_max_age: Duration
     evaluation_stalled: Alerting
+    export_max_age: Duration
+    export_stale: Alerting
     lag_max_messages: int
     lag_window: Duration
     lag: Alerting
@@ -283,6 +285,8 @@ def build_model(spec: SpecV1, source: str = "<spec>") -> Model:
         stale=_alerting(p.stale_data),
         evaluation_max_age=d(p.evaluation_stalled.max_age),
         evaluation_stalled=_alerting(p.evaluation_stalled),
+        export_max_age=d(p.export_stale.max_age),
+        export_stale=_alerting(p.export_stale),
         lag_max_messages=p.consumer_lag.max_messages,
         lag_window=d(p.consumer_lag.window),
         lag=_alerting(p.consumer_lag),
@@ -294,7 +298,7 @@ def build_model(spec: SpecV1, source: str = "<spec>") -> Model:
         dead_letter_failures=_alerting(p.dead_letter_failures),
         label_values_capped=_alerting(p.label_values_capped),
     )
-    for key in ("stale_data", "evaluation_stalled"):
+    for key in ("stale_data", "evaluation_stalled", "export_stale"):
         if d(getattr(p, key).max_age).milliseconds == 0:
             problems.append(f"pipeline.{key}.max_age: must be above 0s")
 

@@ -139,6 +139,7 @@ class PipelineSpec(_Strict):
     worker_down: AlertSpec
     stale_data: MaxAgeSpec
     evaluation_stalled: MaxAgeSpec
+    export_stale: MaxAgeSpec
     consumer_lag: ConsumerLagSpec
     rejected_events: RejectedEventsSpec
     dead_letter_failures: WindowAlertSpec

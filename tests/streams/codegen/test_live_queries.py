@@ -111,6 +111,8 @@ def _operands(expr: str) -> list[str]:
     """The value parts of an alert expression: each side of and/or, without its threshold."""
     out = []
     for part in _OPERAND_SPLIT.split(expr.strip()):
+        labelled = re.fullmatch(r'label_replace\((.+)(?:, "[^"]*"){4}\)', part.strip())
+        part = labelled.group(1) if labelled else part
         part = _COMPARISON.sub("", part.strip())
         absent = re.fullmatch(r"absent\((.+)\)", part)
         out.append(absent.group(1) if absent else part)
