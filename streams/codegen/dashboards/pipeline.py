@@ -63,6 +63,25 @@ def build(model: Model) -> dict[str, Any]:
         unit="reqps", w=8,
     )
 
+    export_age = pl.export_max_age.seconds
+    p.row("Scale-out and durable state")
+    p.stat("KPI values age", f"time() - max({c.EXPORTED_AT})", unit="s", decimals=0,
+           thresholds=[(None, GREEN), (export_age / 2, AMBER), (export_age, RED)], w=4, h=6,
+           description="Since the exporting worker last merged every worker's partial; the KPI gauges are that old.")
+    p.stat("KPI values complete", f"max({c.EXPORT_COMPLETE})", thresholds=[(None, RED), (1, GREEN)], w=4, h=6,
+           description="1 when the served values cover every input partition; 0 during a rebalance (the last complete values stay up).")
+    p.timeseries("Partitions owned", [(f"max by (instance) ({c.PARTITIONS_OWNED})", "{{instance}}")], w=8, h=6,
+                 description="Input partitions whose state each worker holds; they move on rebalances.")
+    p.timeseries(
+        "Checkpoints and restores",
+        [
+            (f"sum by (outcome) (rate({c.CHECKPOINTS}[5m]))", "checkpoints {{outcome}}"),
+            (f"sum by (outcome) (rate({c.PARTITION_RESTORES}[5m]))", "restores {{outcome}}"),
+        ],
+        unit="reqps", w=8, h=6,
+        description="Partition checkpoints written (failed, too large) and partitions restored on assignment (empty, reset).",
+    )
+
     p.row("Evaluation and state")
     p.timeseries("Evaluation duration", [(f"max by (instance) ({c.EVALUATION_SECONDS})", "{{instance}}")], unit="s", w=8)
     p.timeseries("Event-to-metric lag", [(f"max by (instance) ({c.LAG_SECONDS})", "{{instance}}")], unit="s", w=8)
