@@ -1,7 +1,5 @@
-"""The pipeline-health dashboard: is the worker up, keeping up, and rejecting what?
-
-Faust rebalances are not exposed as a metric yet, so there is no rebalance panel.
-"""
+"""The pipeline-health dashboard: are the workers up, keeping up, rejecting what, and is the
+group's merged KPI export current?"""
 
 from __future__ import annotations
 
@@ -98,5 +96,5 @@ def build(model: Model) -> dict[str, Any]:
 
     return dashboard(
         model, model.grafana.pipeline, p, tags=["pipeline"], links=dashboard_links(model),
-        description="Health of the stream pipeline. Faust rebalances are not exported as metrics yet. " + generated_note(model),
+        description="Health of the stream pipeline. " + generated_note(model),
     )
