@@ -33,11 +33,13 @@ UNKNOWN_TICKET = "unknown_ticket"
 TICKET_EXISTS = "ticket_exists"
 LATE = "late"
 TOO_LARGE = "too_large"
+# The live worker's guard against clocks far ahead (kpi.engine `not_after`); replays have none.
+FUTURE = "future_timestamp"
 
 REASONS = (
     INVALID_JSON, NOT_AN_OBJECT, MISSING_FIELD, WRONG_TYPE, OUT_OF_RANGE, EMPTY_FIELD,
     UNKNOWN_TYPE, UNSUPPORTED_CURRENCY, NAIVE_TIMESTAMP, INVALID_TIMESTAMP,
-    UNKNOWN_TICKET, TICKET_EXISTS, LATE, TOO_LARGE,
+    UNKNOWN_TICKET, TICKET_EXISTS, LATE, TOO_LARGE, FUTURE,
 )
 
 # Field kinds. Strings are non-empty; scores carry their range.

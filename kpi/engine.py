@@ -91,13 +91,22 @@ class Engine:
         self.on_resolution: Callable[[str, str, float], None] | None = None
 
     # -- input ----------------------------------------------------------------------------
-    def process_raw(self, raw: bytes) -> str | Rejected:
-        """Decode and process one message; never raises on bad input."""
+    def process_raw(self, raw: bytes, not_after: float = float("inf")) -> str | Rejected:
+        """Decode and process one message; never raises on bad input.
+
+        `not_after`: reject events later than this as `future_timestamp`. The live worker
+        passes wall clock + a tolerance: one event from a clock far ahead would otherwise
+        move the watermark there and make every later event of its partition late.
+        """
         self.stats.read += 1
         decoded = self.decoder.decode(raw)
         if isinstance(decoded, Rejected):
             self.stats.rejected[decoded.reason] += 1
             return decoded
+        if decoded.ts > not_after:
+            rejected = self._reject(contract.FUTURE, f"event time is more than the tolerance ahead of the wall clock ({decoded.ts:.0f} > {not_after:.0f})")
+            rejected.raw = raw
+            return rejected
         outcome = self._process(decoded)
         if isinstance(outcome, Rejected):
             outcome.raw = raw

@@ -126,7 +126,10 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     durable = settings.consumer_batching  # the stock agent path acks and commits on its own
     if not durable:
-        log.warning("consumer_batching is off: partition state is not checkpointed and a restart starts it empty")
+        log.warning(
+            "consumer_batching is off: partition state is neither checkpointed nor handed over on a rebalance; "
+            "run a single worker per group, and expect a restart to start empty"
+        )
     scale = ScaleOut(app, settings, processor, durable)
     registry = build_registry(processor, consumer_lag, kafka_connected, scale)
     connected_before: bool | None = None
@@ -176,7 +179,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     app.kpi_restored = scale.restored  # type: ignore[attr-defined]
     app.kpi_ensure_restored = lambda: scale.ensure_restored(scale.assignment())  # type: ignore[attr-defined]
-    app.kpi_expected_offset = lambda topic, partition: processor.next_offsets.get((topic, partition))  # type: ignore[attr-defined]
+    app.kpi_expected_offset = processor.offset_to_verify  # type: ignore[attr-defined]
+    app.kpi_sought_back = processor.sought_back  # type: ignore[attr-defined]
 
     @app.page("/metrics")
     async def metrics(self, request):  # type: ignore[no-untyped-def]
@@ -209,6 +213,8 @@ class ScaleOut:
         self._lock = asyncio.Lock()
         self._restore_lock = asyncio.Lock()
         self._last_problem = ""
+        self._was_exporter = False
+        self.interval_seconds = settings.evaluation_interval_seconds()
         self.partition_counts: dict[str, int] = {}
         self.restored: set[tuple[str, int]] = set()  # partitions whose state is installed
 
@@ -261,15 +267,32 @@ class ScaleOut:
         generation = self.app.consumer_generation_id
         if generation is None or generation < 0:
             return  # not in a group yet: nothing to claim
+        # The exporter takes its own partial directly: a single worker needs no round trip
+        # through Kafka, and keeps its SLA gauges moving during a broker outage.
+        self.exporter.receive_local(self.worker_id, generation, partial)
+        self._merge_if_exporter()
         blob = encode_partial(self.worker_id, generation, partial)
         try:
-            await self.app.producer.send(self.settings.partials_topic(), self.worker_id.encode(), blob, None, None, None)
+            # Bounded: during an outage the producer may wait for buffer space far longer
+            # than one interval (Faust's request timeout is 20 min); the next interval retries.
+            await asyncio.wait_for(
+                self.app.producer.send(self.settings.partials_topic(), self.worker_id.encode(), blob, None, None, None),
+                timeout=self.interval_seconds,
+            )
         except Exception as exc:  # noqa: BLE001 - the next interval publishes again
             log.warning("publishing the partial failed: %s: %s", type(exc).__name__, exc)
 
     def on_partial(self, blob: bytes) -> None:
-        self.exporter.receive(blob)
-        if not self.is_exporter():
+        self.exporter.receive(blob, own_worker=self.worker_id)
+        self._merge_if_exporter()
+
+    def _merge_if_exporter(self) -> None:
+        exporting = self.is_exporter()
+        if exporting != self._was_exporter:
+            # A worker that regains the role must not serve what it merged when it last had it.
+            self.exporter.reset()
+            self._was_exporter = exporting
+        if not exporting:
             return
         try:
             self.exporter.merge(self.expected_partitions())
@@ -340,12 +363,18 @@ class ScaleOut:
                     log.error("%s-%d: checkpoint of %d bytes exceeds state.max_checkpoint_bytes=%d; not written", tp[0], tp[1], len(blob), limit)
                     continue
                 try:
-                    await self.app.producer.send_and_wait(self.settings.checkpoint_topic(), checkpoint_key(tp), blob, None, None, None)
+                    # Bounded, so that a broker outage cannot hold the lock (and with it a
+                    # revoke or a shutdown) for the producer's 20-minute request timeout.
+                    await asyncio.wait_for(
+                        self.app.producer.send_and_wait(self.settings.checkpoint_topic(), checkpoint_key(tp), blob, None, None, None),
+                        timeout=self.settings.session_timeout_seconds() / 2,
+                    )
                 except Exception as exc:  # noqa: BLE001 - retried at the next interval
                     self.checkpoints["failed"] += 1
-                    self.processor.mark_dirty(tp)
-                    log.warning("%s-%d: writing the checkpoint failed: %s: %s", tp[0], tp[1], type(exc).__name__, exc)
-                    continue
+                    for pending in [tp, *self.processor.dirty_partitions()]:
+                        self.processor.mark_dirty(pending)
+                    log.warning("%s-%d: writing the checkpoint failed: %s: %s; retrying next interval", tp[0], tp[1], type(exc).__name__, exc or "timed out")
+                    break  # the broker is likely away: do not wait once per partition
                 self.checkpoints["written"] += 1
                 self.checkpoint_bytes = len(blob)
                 offsets[tp] = offset

@@ -27,7 +27,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 # (topic, partition, records) where records have .offset, .value, .key, .timestamp
 BatchHandler = Callable[[str, int, Sequence[Any]], None]
-# (topic, partition) -> the first offset the partition's state lacks, or None if unknown
+# (topic, partition) -> the offset a restored partition's first batch must start at, else None
 ExpectedOffset = Callable[[str, int], "int | None"]
 log = logging.getLogger("kpi_monitor.worker")
 
@@ -39,7 +39,7 @@ class BatchConsumer(faust_aiokafka.Consumer):
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
         read_offset = self._read_offset
-        sought: dict[Any, int] = {}
+        sought: dict[tuple[str, int], int] = self.app.kpi_sought_back  # type: ignore[attr-defined]
         restored: set = self.app.kpi_restored  # type: ignore[attr-defined]
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
@@ -66,12 +66,15 @@ class BatchConsumer(faust_aiokafka.Consumer):
                         await self.app.kpi_ensure_restored()  # type: ignore[attr-defined]
                         if self.app.consumer_generation_id != generation or (tp.topic, tp.partition) not in restored:
                             break  # reassigned meanwhile: re-fetched after the rebalance
+                    # Only a restored partition's first batch is checked: later gaps are
+                    # transaction markers or compaction, not missing records.
                     expected = expected_offset(tp.topic, tp.partition)
                     if expected is not None and batch[0].offset > expected:
-                        if sought.get(tp) != expected:
+                        key = (tp.topic, tp.partition)
+                        if sought.get(key) != expected:
                             # Fetched from past the state's offset (a commit ran ahead of its
                             # checkpoint): go back rather than lose the records in between.
-                            sought[tp] = expected
+                            sought[key] = expected
                             log.warning("%s-%d: fetched from offset %d but the state ends at %d; seeking back", tp.topic, tp.partition, batch[0].offset, expected)
                             await self.seek(tp, expected)
                             continue

@@ -39,7 +39,12 @@ def internal_topics(settings: Settings) -> list[TopicSpec]:
     return [
         TopicSpec(
             settings.checkpoint_topic(), 1, rf,
-            {"cleanup.policy": "compact", "max.message.bytes": max_bytes, "segment.ms": "600000", "min.cleanable.dirty.ratio": "0.2"},
+            # Short segments and a compaction deadline keep the superseded checkpoints that a
+            # restore must read past to a few minutes' worth.
+            {
+                "cleanup.policy": "compact", "max.message.bytes": max_bytes, "segment.ms": "60000",
+                "max.compaction.lag.ms": "300000", "min.cleanable.dirty.ratio": "0.1",
+            },
         ),
         # Partials are only read live; a few minutes of them is plenty.
         TopicSpec(settings.partials_topic(), 1, rf, {"retention.ms": "300000", "segment.ms": "60000", "max.message.bytes": max_bytes}),
@@ -65,9 +70,14 @@ async def load_checkpoints(settings: Settings, wanted: Iterable[TP], timeout_sec
         enable_auto_commit=False, group_id=None, max_partition_fetch_bytes=settings.state.max_checkpoint_bytes,
         fetch_max_bytes=settings.state.max_checkpoint_bytes, **client_kwargs(settings),
     )
-    await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or {0}
+        await consumer.start()
+        # Ask for this topic's metadata explicitly (a fresh consumer has none): a checkpoint
+        # topic created with several partitions spreads the keys over all of them.
+        cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001 - what topics() reads
+        partitions = cluster.partitions_for_topic(topic)
+        if not partitions:
+            raise RuntimeError(f"checkpoint topic {topic} does not exist")
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -93,7 +103,10 @@ async def load_checkpoints(settings: Settings, wanted: Iterable[TP], timeout_sec
 
         await asyncio.wait_for(read(), timeout_seconds)
     finally:
-        await consumer.stop()
+        try:
+            await consumer.stop()
+        except Exception:  # noqa: BLE001 - cleanup after a failed start must not mask its error
+            pass
     return found
 
 

@@ -29,6 +29,7 @@ from streams.processor import TP, Snapshot, WorkerPartial
 
 PARTIAL_VERSION = 1
 KEEP_PER_WORKER = 8  # recent partials per worker, to find an anchor every worker has
+MAX_WORKERS = 256  # workers tracked; restarts bring new ids, old ones are pruned
 
 
 @dataclass
@@ -58,19 +59,22 @@ def encode_partial(worker: str, generation: int, p: WorkerPartial) -> bytes:
 def decode_partial(blob: bytes) -> Received:
     try:
         d = orjson.loads(zlib.decompress(blob))
-    except (zlib.error, orjson.JSONDecodeError) as exc:
-        raise state.StateError(f"undecodable partial: {exc}") from None
-    if d.get("version") != PARTIAL_VERSION:
-        raise state.StateError(f"partial format version {d.get('version')!r}, this build reads {PARTIAL_VERSION}")
-    partial = WorkerPartial(
-        d["anchor"],
-        d["evaluated_at"],
-        d["watermark"],
-        [(t, p) for t, p in d["partitions"]],
-        {name: state.decode_view(v) for name, v in d["views"].items()},
-        {(team, pr): LiveSla(o, b, dict(r)) for team, pr, o, b, r in d["sla"]},
-    )
-    return Received(d["worker"], d["generation"], partial)
+        if type(d) is not dict or d.get("version") != PARTIAL_VERSION:
+            version = d.get("version") if type(d) is dict else None
+            raise state.StateError(f"partial format version {version!r}, this build reads {PARTIAL_VERSION}")
+        partial = WorkerPartial(
+            float(d["anchor"]),
+            float(d["evaluated_at"]),
+            d["watermark"],
+            [(t, p) for t, p in d["partitions"]],
+            {name: state.decode_view(v) for name, v in d["views"].items()},
+            {(team, pr): LiveSla(o, b, dict(r)) for team, pr, o, b, r in d["sla"]},
+        )
+        return Received(str(d["worker"]), int(d["generation"]), partial)
+    except state.StateError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any malformed shape is one undecodable partial
+        raise state.StateError(f"undecodable partial: {type(exc).__name__}: {exc}") from None
 
 
 class Exporter:
@@ -85,36 +89,60 @@ class Exporter:
         self.undecodable = 0
         self.problem = ""
 
-    def receive(self, blob: bytes) -> None:
+    def reset(self) -> None:
+        """Forget the merged values (not the partials): on gaining or losing the exporter role."""
+        self.snapshot = Snapshot()
+        self.complete = False
+        self.workers = 0
+
+    def receive(self, blob: bytes, own_worker: str | None = None) -> None:
         try:
             r = decode_partial(blob)
-        except (state.StateError, KeyError, TypeError, ValueError):
+        except state.StateError:
             self.undecodable += 1
             return
+        if r.worker != own_worker:  # our own partial is taken directly (receive_local)
+            self._add(r)
+
+    def receive_local(self, worker: str, generation: int, partial: WorkerPartial) -> None:
+        self._add(Received(worker, generation, partial))
+
+    def _add(self, r: Received) -> None:
         history = self._latest.get(r.worker)
         if history is None:
             history = self._latest[r.worker] = deque(maxlen=KEEP_PER_WORKER)
         if history and history[-1].generation > r.generation:
             return  # a straggler from before this worker's last rebalance
         history.append(r)
+        self._prune()
+
+    def _prune(self) -> None:
+        """Bound the tracked workers: every restart brings a new worker id."""
+        latest = self._latest
+        newest = max(h[-1].generation for h in latest.values())
+        for worker in [w for w, h in latest.items() if h[-1].generation < newest - 1]:
+            del latest[worker]
+        while len(latest) > MAX_WORKERS:
+            del latest[min(latest, key=lambda w: latest[w][-1].partial.evaluated_at)]
 
     def merge(self, expected: set[TP] | None) -> bool:
         """Merge the newest generation's partials; True when they cover `expected` exactly once."""
         if not self._latest:
             self.problem = "no partials received yet"
             return self._incomplete()
-        generation = max(h[-1].generation for h in self._latest.values())
         # Workers of older generations have left the group, or will publish again once they
-        # have their new assignment; a stopped worker's history goes for good.
-        for worker in [w for w, h in self._latest.items() if h[-1].generation < generation - 1]:
-            del self._latest[worker]
+        # have their new assignment (pruned in `_add`).
+        generation = max(h[-1].generation for h in self._latest.values())
         current = {w: [r for r in h if r.generation == generation] for w, h in self._latest.items()}
         current = {w: rs for w, rs in current.items() if rs}
         anchors = set.intersection(*({r.partial.anchor for r in rs} for rs in current.values()))
-        chosen = [
-            max((r for r in rs if r.partial.anchor == max(anchors)), key=lambda r: r.partial.evaluated_at) if anchors else rs[-1]
-            for rs in current.values()
-        ]
+        if not anchors:
+            # One worker's recent partials share no evaluation time with the others': it
+            # stopped publishing (stuck, or cut off from the partials topic).
+            self.problem = f"generation {generation}: the workers' recent partials have no evaluation time in common"
+            return self._incomplete()
+        anchor = max(anchors)
+        chosen = [max((r for r in rs if r.partial.anchor == anchor), key=lambda r: r.partial.evaluated_at) for rs in current.values()]
         claimed = [tp for r in chosen for tp in r.partial.partitions]
         covered = set(claimed)
         if len(claimed) != len(covered):

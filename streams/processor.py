@@ -91,10 +91,16 @@ class Processor:
         self.horizons = settings.at_risk_horizons_seconds()
         self.interval_seconds = settings.evaluation_interval_seconds()
         self.max_message_bytes = settings.kafka.max_message_bytes
+        self.max_future_seconds = settings.max_future_seconds()
         self.engines: dict[TP, Engine] = {}
         # First offset not yet folded into each partition's engine (None: unknown, take what comes).
         self.next_offsets: dict[TP, int] = {}
         self._dirty: set[TP] = set()
+        # Restored partitions whose first fetched record is still to be checked against the
+        # restored offset (streams/batching.py seeks back if the fetch starts past it), and
+        # the offset each was already sent back to once.
+        self.verify_first: set[TP] = set()
+        self.sought_back: dict[TP, int] = {}
         self.events = Counter()  # (topic, outcome) -> n
         self.rejected = Counter()  # reason -> n
         self.dead_letters = 0
@@ -146,6 +152,7 @@ class Processor:
         self.engines.pop(tp, None)
         self.next_offsets.pop(tp, None)
         self._dirty.discard(tp)
+        self.verify_first.discard(tp)
         if blob is None:
             return None
         try:
@@ -161,7 +168,14 @@ class Processor:
         engine.on_resolution = self.on_resolution
         self.engines[tp] = engine
         self.next_offsets[tp] = saved["offset"]
+        self.verify_first.add(tp)
+        self.sought_back.pop(tp, None)
         return saved["offset"]
+
+    def offset_to_verify(self, topic: str, partition: int) -> int | None:
+        """The restored offset a partition's first fetched batch must start at, until one was handled."""
+        tp = (topic, partition)
+        return self.next_offsets.get(tp) if tp in self.verify_first else None
 
     def drop(self, tp: TP) -> None:
         """Forget a revoked partition: its next owner restores it from the checkpoint."""
@@ -169,6 +183,8 @@ class Processor:
         self.next_offsets.pop(tp, None)
         self.positions.pop(tp, None)
         self._dirty.discard(tp)
+        self.verify_first.discard(tp)
+        self.sought_back.pop(tp, None)
 
     # -- records ----------------------------------------------------------------------------
     def handle(self, topic: str, partition: int, offset: int, value: bytes | None) -> str:
@@ -180,8 +196,9 @@ class Processor:
             return "skipped"
         self.next_offsets[tp] = offset + 1
         self._dirty.add(tp)
+        self.verify_first.discard(tp)
         self.positions[tp] = offset
-        self.last_event_at = self._clock()
+        now = self.last_event_at = self._clock()
         engine = self.engines.get(tp) or self.engine(tp)
         if value is None or len(value) > self.max_message_bytes:
             size = 0 if value is None else len(value)
@@ -192,7 +209,7 @@ class Processor:
             )
             engine.stats.rejected[outcome.reason] += 1
         else:
-            outcome = engine.process_raw(value)
+            outcome = engine.process_raw(value, now + self.max_future_seconds)
         if outcome is ACCEPTED or outcome is DUPLICATE:
             self.events[(topic, outcome)] += 1
             return outcome
@@ -214,14 +231,17 @@ class Processor:
     def evaluate(self, claimed: list[TP] | None = None) -> WorkerPartial:
         """This worker's partial: trailing windows over its partitions and live SLA state (wall clock 'now').
 
-        The anchor is floored to the evaluation interval, so workers evaluating in the same
-        interval produce views of the same windows and the exporter can merge them exactly.
+        The windows end at the wall clock floored to the evaluation interval, so workers
+        evaluating in the same interval produce views of the same windows and the exporter can
+        merge them exactly. Events ahead of the wall clock (at most `max_future`) show once it
+        reaches them.
         """
         started = time.perf_counter()
         now = self._clock()
         watermark = self.watermark()
-        anchor = now if watermark is None else max(now, watermark)
-        anchor = math.floor(anchor / self.interval_seconds) * self.interval_seconds
+        # The wall clock, not the watermark: every worker must land on the same windows, and
+        # a partition's watermark may run ahead by up to `max_future`.
+        anchor = math.floor(now / self.interval_seconds) * self.interval_seconds
         engines = list(self.engines.values())
         for e in engines:
             e.drain_closed()  # the worker reads trailing views; closed windows are the replay's output

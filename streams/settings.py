@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     state: StateSettings = StateSettings()
     trailing_windows: list[str] = Field(default_factory=lambda: ["5m", "1h", "24h"])
     grace: str = "5m"
+    # Events further ahead of the wall clock are dead-lettered as future_timestamp: an event
+    # ahead moves its partition's watermark ahead and makes on-time events late, so keep this
+    # well below the grace. Default: 1m, or half the grace if that is shorter.
+    max_future: str | None = None
     evaluation_interval: str = "5s"
     sla_targets: dict[str, str] = Field(default_factory=lambda: {p: f"{s}s" for p, s in DEFAULT_TARGETS_SECONDS.items()})
     at_risk_horizons: list[str] = Field(default_factory=lambda: ["15m", "30m", "1h"])
@@ -124,10 +128,20 @@ class Settings(BaseSettings):
             parse_duration_seconds(v)
         return values
 
-    @field_validator("grace", "evaluation_interval")
+    @model_validator(mode="after")
+    def _future_within_grace(self) -> Settings:
+        if self.max_future is not None and parse_duration_seconds(self.max_future) >= parse_duration_seconds(self.grace):
+            raise ValueError(
+                f"max_future ({self.max_future}) must be shorter than grace ({self.grace}): one event that far "
+                "ahead would make every on-time event of its partition late"
+            )
+        return self
+
+    @field_validator("grace", "evaluation_interval", "max_future")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration_seconds(value)
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration_seconds(value)
         return value
 
     @classmethod
@@ -148,6 +162,11 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     # -- derived ---------------------------------------------------------------------------
+    def max_future_seconds(self) -> float:
+        if self.max_future is None:
+            return min(60.0, self.grace_seconds() / 2)
+        return float(parse_duration_seconds(self.max_future))
+
     def grace_seconds(self) -> int:
         return parse_duration_seconds(self.grace)
 

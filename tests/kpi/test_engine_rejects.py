@@ -141,8 +141,9 @@ ONE_PER_REASON = {
 
 
 def test_every_reason_is_produced_with_its_raw_bytes() -> None:
-    # too_large is the transport's size check (streams), not something decoding or the engine produce.
-    assert set(ONE_PER_REASON) == set(contract.REASONS) - {contract.TOO_LARGE}
+    # too_large is the transport's size check (streams); future_timestamp needs a wall clock
+    # (the live worker's `not_after`, tested below), which a replay does not have.
+    assert set(ONE_PER_REASON) == set(contract.REASONS) - {contract.TOO_LARGE, contract.FUTURE}
     raw_lines = PRELUDE + list(ONE_PER_REASON.values()) + [line(nps(10, T + 1001))]
     result = run_lines(raw_lines)
     assert [r.reason for r in result.rejects] == list(ONE_PER_REASON)
@@ -166,3 +167,17 @@ def test_process_raw_returns_outcomes_and_never_raises() -> None:
     stats = engine.stats
     assert stats.read == 10
     assert stats.accepted + stats.duplicates + sum(stats.rejected.values()) == stats.read
+
+
+def test_events_after_not_after_are_rejected_and_do_not_move_the_watermark() -> None:
+    engine = Engine(EngineConfig(grace_seconds=300))
+    assert engine.process_raw(line(nps(9, T, event_id="a")), not_after=T + 60) == ACCEPTED
+    far = line(nps(9, T + 86400 * 365, event_id="b"))
+    outcome = engine.process_raw(far, not_after=T + 60)
+    assert isinstance(outcome, Rejected) and outcome.reason == contract.FUTURE and outcome.raw == far
+    assert engine.watermark.value == T  # the far-future event moved nothing
+    assert engine.process_raw(line(nps(7, T + 30, event_id="c")), not_after=T + 60) == ACCEPTED
+    assert engine.stats.rejected == {contract.FUTURE: 1}
+    # At the boundary itself the event is still accepted; a replay passes no bound at all.
+    assert engine.process_raw(line(nps(7, T + 60, event_id="d")), not_after=T + 60) == ACCEPTED
+    assert engine.process_raw(far) == ACCEPTED
