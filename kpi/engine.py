@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from kpi import contract
-from kpi.aggregates import OVERALL, LabelKey
+from kpi.aggregates import OVERALL, Bucket, LabelKey
 from kpi.config import EngineConfig, SeriesSpec
 from kpi.contract import Decoder, Event, Rejected
 from kpi.dedup import Deduplicator
 from kpi.labels import LabelPolicy
-from kpi.series import Series
+from kpi.series import EndState, Series
 from kpi.sketches import DistinctCounter
 from kpi.windows import Watermark
 
@@ -85,7 +85,7 @@ class Engine:
         self._customers: dict[str, _Customer] = {}
         self._sla = config.sla.targets_seconds
         self._group_by = config.group_by
-        self._closed: list[tuple[Series, int, object, object]] = []
+        self._closed: list[tuple[Series, int, Bucket, EndState]] = []
         self._survey_key_cache: dict[tuple[object, object], tuple[LabelKey, ...]] = {}
         # Optional observer of every resolution (team, priority, seconds), e.g. a histogram.
         self.on_resolution: Callable[[str, str, float], None] | None = None
@@ -172,7 +172,7 @@ class Engine:
             for k, bucket, end in s.close_through_index(s.index(self.watermark.value)):
                 self._closed.append((s, k, bucket, end))
 
-    def drain_closed(self) -> list[tuple[Series, int, object, object]]:
+    def drain_closed(self) -> list[tuple[Series, int, Bucket, EndState]]:
         closed, self._closed = self._closed, []
         return closed
 

@@ -38,8 +38,10 @@ def replay(
 def _rows(lines: Iterable[bytes], engine: Engine, on_reject: Callable[[Rejected], None] | None) -> Iterator[WindowRow]:
     process = engine.process_raw
     for line in lines:
-        if not line.strip():
-            continue  # blank lines are not events
+        # Blank lines are not events. An event line starts with "{"; only other lines pay
+        # for the strip (a copy of the line).
+        if not line or (line[0] != 123 and not line.strip()):
+            continue
         outcome = process(line)
         if type(outcome) is Rejected and on_reject is not None:
             on_reject(outcome)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kpi.timestamps import INVALID, NAIVE, TimestampError, format_ts, parse_ts_seconds
 from .kpi_testkit import DAY0, HOUR, nps, run
@@ -124,3 +126,21 @@ def test_mixed_timestamp_forms_land_in_the_same_windows() -> None:
     # Same events, every timestamp as epoch seconds: identical rows.
     numeric = [nps(9, parse_ts_seconds(e["ts"]), event_id=e["event_id"]) for e in events]
     assert run(numeric).rows == result.rows
+
+
+@settings(max_examples=2000, deadline=None)
+@given(digits=st.text(alphabet="0123456789", min_size=1, max_size=20))
+def test_the_fraction_shortcut_is_exactly_float(digits: str) -> None:
+    from kpi.timestamps import _fraction
+
+    assert _fraction(digits) == float("." + digits)
+
+
+@given(digits=st.text(alphabet="0123456789", min_size=1, max_size=12), second=st.integers(0, 59))
+def test_cached_and_uncached_parses_agree(digits: str, second: int) -> None:
+    from kpi import timestamps
+
+    text = f"2026-03-04T05:06:{second:02d}.{digits}Z"
+    timestamps._UTC_PREFIXES.pop(text[:19], None)
+    first = parse_ts_seconds(text)  # the full parse, which fills the prefix cache
+    assert parse_ts_seconds(text) == first  # the cached fast path
