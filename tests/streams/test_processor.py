@@ -1,0 +1,85 @@
+"""The worker's core without Faust or Kafka: per-partition engines, checkpoints, the future guard.
+
+The end-to-end proofs run against a real broker (test_worker.py, test_reliability.py); these
+pin the rules one function at a time.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from streams.processor import DeadLetter, Processor
+from streams.settings import Settings
+
+NOW = 1_795_000_000.0
+
+
+def survey(event_id: str, ts: float, score: int = 9, customer: str = "c1") -> bytes:
+    return orjson.dumps({"event_id": event_id, "type": "survey.nps", "ts": ts, "customer_id": customer, "score": score})
+
+
+def processor(dead: list[DeadLetter] | None = None) -> Processor:
+    sink = dead.append if dead is not None else (lambda d: None)
+    return Processor(Settings(evaluation_interval="1s"), sink, clock=lambda: NOW)
+
+
+def nps_rows(p: Processor, window: str = "5m") -> dict:
+    return {kpi: v for kpi, labels, v in p.evaluate().snapshot().windows[window] if not labels and kpi.startswith("nps")}
+
+
+def test_each_partition_has_its_own_engine_and_the_partial_merges_them() -> None:
+    p = processor()
+    assert p.handle("surveys", 0, 0, survey("a", NOW - 10, 10)) == "accepted"
+    assert p.handle("surveys", 1, 0, survey("b", NOW - 10, 0, customer="c2")) == "accepted"
+    assert sorted(p.engines) == [("surveys", 0), ("surveys", 1)]
+    # By hand: one promoter, one detractor -> NPS 0 on 2 responses.
+    assert nps_rows(p) == {"nps": 0.0, "nps_responses": 2}
+    assert p.partial.partitions == [("surveys", 0), ("surveys", 1)]
+
+
+def test_an_event_from_a_clock_far_ahead_is_dead_lettered_and_moves_nothing() -> None:
+    dead: list[DeadLetter] = []
+    p = processor(dead)
+    assert p.handle("surveys", 0, 0, survey("a", NOW - 10)) == "accepted"
+    assert p.handle("surveys", 0, 1, survey("future", NOW + 3600)) == "future_timestamp"
+    assert p.handle("surveys", 0, 2, survey("b", NOW - 5, 0, customer="c2")) == "accepted"  # not late
+    assert [(d.reason, d.offset) for d in dead] == [("future_timestamp", 1)]
+    assert p.rejected == {"future_timestamp": 1}
+    assert p.watermark() == NOW - 5
+
+
+def test_a_restored_partition_skips_what_its_checkpoint_already_holds() -> None:
+    p = processor()
+    for offset in range(3):
+        p.handle("surveys", 0, offset, survey(f"e{offset}", NOW - 30 + offset))
+    blob, offset = p.checkpoint(("surveys", 0))
+    assert offset == 3 and p.checkpoint(("surveys", 0)) is None  # nothing changed since
+
+    q = processor()  # a new worker takes the partition over
+    assert q.restore(("surveys", 0), blob) == 3
+    assert q.offset_to_verify("surveys", 0) == 3
+    # The committed offset was behind the checkpoint: offsets 1 and 2 come again.
+    assert q.handle("surveys", 0, 1, survey("e1", NOW - 29)) == "skipped"
+    assert q.handle("surveys", 0, 2, survey("e2", NOW - 28)) == "skipped"
+    assert q.handle("surveys", 0, 3, survey("e3", NOW - 27, 0, customer="c2")) == "accepted"
+    assert q.offset_to_verify("surveys", 0) is None  # only the first batch is checked
+    assert q.skipped_already_in_state == 2
+    assert nps_rows(q) == {"nps": 50.0, "nps_responses": 4}  # 3 promoters, 1 detractor: 100*(3-1)/4
+
+
+def test_an_unusable_checkpoint_starts_the_partition_empty() -> None:
+    p = processor()
+    assert p.restore(("surveys", 0), b"garbage") is None
+    assert p.state_resets == 1 and ("surveys", 0) not in p.engines
+    other = Processor(Settings(evaluation_interval="1s", grace="10m"), lambda d: None, clock=lambda: NOW)
+    other.handle("surveys", 0, 0, survey("a", NOW))
+    blob, _ = other.checkpoint(("surveys", 0))
+    assert p.restore(("surveys", 0), blob) is None  # built with another grace: not restored
+    assert p.state_resets == 2
+
+
+def test_a_revoked_partition_is_forgotten() -> None:
+    p = processor()
+    p.handle("surveys", 0, 0, survey("a", NOW - 10))
+    p.drop(("surveys", 0))
+    assert p.engines == {} and p.dirty_partitions() == [] and p.evaluate().views == {}
