@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from kpi.aggregates import Bucket, LabelKey
 from kpi.stickiness import StickinessTracker
-from kpi.windows import window_index
 
 MAX_GAP_BUCKETS = 10_000
 

@@ -18,8 +18,8 @@ from aiohttp.web import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.batching import BatchingApp
-from streams.checkpoints import PartialsReader, checkpoint_key, load_checkpoints
-from streams.clients import client_kwargs, credentials
+from streams.checkpoints import checkpoint_key, follow_partials, load_checkpoints
+from streams.clients import credentials, keep_consuming
 from streams.exporter import Exporter, encode_partial
 from streams.exposition import build_registry
 from streams.processor import DeadLetter, Processor
@@ -87,12 +87,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
             message = event.message
             handle(message.topic, message.partition, message.offset, event.value)
 
-    def handle_batch(topic: str, partition: int, records) -> None:  # type: ignore[no-untyped-def]
-        handle = processor.handle
-        for record in records:
-            handle(topic, partition, record.offset, record.value)
-
-    app.kpi_batch_handler = handle_batch  # type: ignore[attr-defined]
+    app.kpi_batch_handler = lambda topic, partition, records: processor.handle_batch(topic, partition, records)  # type: ignore[attr-defined]
 
     def consumer_lag() -> dict[tuple[str, int], int]:
         lag: dict[tuple[str, int], int] = {}
@@ -158,12 +153,12 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         await scale.checkpoint()
 
     @app.task
-    async def follow_partition_counts() -> None:
+    async def partition_counts() -> None:
         await scale.follow_partition_counts()
 
     @app.task
-    async def follow_partials() -> None:
-        await PartialsReader(settings, scale.on_partial).run()
+    async def partials() -> None:
+        await follow_partials(settings, scale.on_partial)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender, revoked, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -236,30 +231,19 @@ class ScaleOut:
         return {(topic, p) for topic in self.inputs for p in range(self.partition_counts[topic])}
 
     async def follow_partition_counts(self, every_seconds: float = 30.0) -> None:
-        """Keep the input topics' partition counts current (partitions can be added)."""
-        from aiokafka import AIOKafkaConsumer
+        """Keep the input topics' partition counts current (partitions can be added); the
+        last counts stay valid while the metadata cannot be read."""
 
-        while True:
-            consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_kwargs(self.settings))
-            try:
-                await consumer.start()
-                while True:
-                    cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001 - what topics() reads, kept
-                    for topic in self.inputs:
-                        partitions = cluster.partitions_for_topic(topic)
-                        if partitions:
-                            self.partition_counts[topic] = len(partitions)
-                    await asyncio.sleep(every_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - retried; the last counts stay valid meanwhile
-                log.warning("reading the input topics' metadata failed: %s: %s", type(exc).__name__, exc)
-                await asyncio.sleep(2.0)
-            finally:
-                try:
-                    await consumer.stop()
-                except Exception:  # noqa: BLE001
-                    pass
+        async def refresh(consumer) -> None:  # type: ignore[no-untyped-def]
+            while True:
+                cluster = await consumer._client.fetch_all_metadata()  # noqa: SLF001 - what topics() reads, kept
+                for topic in self.inputs:
+                    partitions = cluster.partitions_for_topic(topic)
+                    if partitions:
+                        self.partition_counts[topic] = len(partitions)
+                await asyncio.sleep(every_seconds)
+
+        await keep_consuming(self.settings, "reading the input topics' metadata", refresh)
 
     # -- partials ------------------------------------------------------------------------------
     async def evaluate_and_publish(self) -> None:
@@ -371,8 +355,7 @@ class ScaleOut:
                     )
                 except Exception as exc:  # noqa: BLE001 - retried at the next interval
                     self.checkpoints["failed"] += 1
-                    for pending in [tp, *self.processor.dirty_partitions()]:
-                        self.processor.mark_dirty(pending)
+                    self.processor.mark_dirty(tp)  # the partitions after it were never taken: still dirty
                     log.warning("%s-%d: writing the checkpoint failed: %s: %s; retrying next interval", tp[0], tp[1], type(exc).__name__, exc or "timed out")
                     break  # the broker is likely away: do not wait once per partition
                 self.checkpoints["written"] += 1

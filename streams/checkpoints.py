@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from streams.clients import client_kwargs
+from streams.clients import client_kwargs, keep_consuming, standalone_consumer
 from streams.settings import Settings
 from streams.stack.topics import TopicSpec, ensure_topics_async
 
@@ -59,16 +59,15 @@ async def ensure_internal_topics(settings: Settings, timeout_seconds: float = 30
 
 async def load_checkpoints(settings: Settings, wanted: Iterable[TP], timeout_seconds: float = 60.0) -> dict[TP, bytes]:
     """The newest checkpoint of each wanted partition (absent: none was ever written)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import TopicPartition
 
     keys = {checkpoint_key(tp): tp for tp in wanted}
     found: dict[TP, bytes] = {}
     if not keys:
         return found
     topic = settings.checkpoint_topic()
-    consumer = AIOKafkaConsumer(
-        enable_auto_commit=False, group_id=None, max_partition_fetch_bytes=settings.state.max_checkpoint_bytes,
-        fetch_max_bytes=settings.state.max_checkpoint_bytes, **client_kwargs(settings),
+    consumer = standalone_consumer(
+        settings, max_partition_fetch_bytes=settings.state.max_checkpoint_bytes, fetch_max_bytes=settings.state.max_checkpoint_bytes,
     )
     try:
         await consumer.start()
@@ -110,34 +109,18 @@ async def load_checkpoints(settings: Settings, wanted: Iterable[TP], timeout_sec
     return found
 
 
-class PartialsReader:
-    """Follows the partials topic from its end and hands each record to a callback."""
+async def follow_partials(settings: Settings, on_record: Callable[[bytes], None]) -> None:
+    """Hand every partial published from now on to `on_record`, through outages."""
 
-    def __init__(self, settings: Settings, on_record: Any) -> None:
-        self.settings = settings
-        self.on_record = on_record
-        self.consumer: Any = None
+    async def read(consumer: Any) -> None:
+        async for record in consumer:
+            if record.value is not None:
+                on_record(record.value)
 
-    async def run(self) -> None:
-        from aiokafka import AIOKafkaConsumer
-
-        while True:
-            try:
-                self.consumer = AIOKafkaConsumer(
-                    self.settings.partials_topic(), enable_auto_commit=False, group_id=None, auto_offset_reset="latest",
-                    # Partials are tens of KiB; a larger one still arrives whole (the broker
-                    # returns at least one record), so this only bounds the fetch buffer.
-                    max_partition_fetch_bytes=PARTIALS_FETCH_BYTES, fetch_max_bytes=PARTIALS_FETCH_BYTES, **client_kwargs(self.settings),
-                )
-                await self.consumer.start()
-                try:
-                    async for record in self.consumer:
-                        if record.value is not None:
-                            self.on_record(record.value)
-                finally:
-                    await self.consumer.stop()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - keep following through broker outages
-                log.warning("reading partials from %s failed (%s: %s); retrying", self.settings.partials_topic(), type(exc).__name__, exc)
-                await asyncio.sleep(1.0)
+    await keep_consuming(
+        settings, f"reading partials from {settings.partials_topic()}", read, settings.partials_topic(),
+        auto_offset_reset="latest",
+        # Partials are tens of KiB; a larger one still arrives whole (the broker returns at
+        # least one record), so this only bounds the fetch buffer.
+        max_partition_fetch_bytes=PARTIALS_FETCH_BYTES, fetch_max_bytes=PARTIALS_FETCH_BYTES,
+    )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
 
 from streams.settings import Settings
+
+log = logging.getLogger("kpi_monitor.worker")
 
 
 def credentials(settings: Settings) -> Any:
@@ -49,3 +54,32 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
     elif creds is not None:
         kwargs["ssl_context"] = creds
     return kwargs
+
+
+def standalone_consumer(settings: Settings, *topics: str, **kwargs: Any) -> Any:
+    """An aiokafka consumer outside the worker's consumer group (no group, no commits)."""
+    from aiokafka import AIOKafkaConsumer
+
+    return AIOKafkaConsumer(*topics, group_id=None, enable_auto_commit=False, **kwargs, **client_kwargs(settings))
+
+
+async def keep_consuming(
+    settings: Settings, what: str, body: Callable[[Any], Awaitable[None]], *topics: str, **kwargs: Any
+) -> None:
+    """Run `body` on a fresh standalone consumer, and again after any failure (a broker
+    outage), until cancelled."""
+    while True:
+        consumer = standalone_consumer(settings, *topics, **kwargs)
+        try:
+            await consumer.start()
+            await body(consumer)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - keep going through outages; the cause is logged
+            log.warning("%s failed (%s: %s); retrying", what, type(exc).__name__, exc)
+            await asyncio.sleep(1.0)
+        finally:
+            try:
+                await consumer.stop()
+            except Exception:  # noqa: BLE001 - cleanup after a failed start must not mask its error
+                pass

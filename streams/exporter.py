@@ -81,7 +81,6 @@ class Exporter:
     def __init__(self, max_label_values: int, label_allow: dict[str, frozenset[str]]) -> None:
         self._max_label_values = max_label_values
         self._label_allow = label_allow
-        self._labels = LabelPolicy(max_label_values, dict(label_allow))
         self._latest: dict[str, deque[Received]] = {}
         self.snapshot = Snapshot()
         self.complete = False

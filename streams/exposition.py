@@ -32,8 +32,8 @@ class KpiCollector:
         self,
         processor: Processor,
         consumer_lag: Callable[[], dict[tuple[str, int], int]],
-        kafka_connected: Callable[[], bool | None] = lambda: None,
-        scale: ScaleOut | None = None,
+        kafka_connected: Callable[[], bool | None],
+        scale: ScaleOut,
     ) -> None:
         self.processor = processor
         self.consumer_lag = consumer_lag
@@ -55,8 +55,6 @@ class KpiCollector:
         yield from self._scale()
 
     def _exported(self) -> Snapshot | None:
-        if self.scale is None:
-            return self.processor.snapshot  # unit tests drive a bare processor
         if not self.scale.is_exporter() or not self.scale.exporter.snapshot.evaluated_at:
             return None
         return self.scale.exporter.snapshot
@@ -65,8 +63,6 @@ class KpiCollector:
         p, scale = self.processor, self.scale
         yield GaugeMetricFamily(c.PARTITIONS_OWNED, "Input partitions whose state this worker holds", value=len(p.engines))
         yield CounterMetricFamily(c.REREAD_SKIPPED, "Records re-read after a restore and skipped: already in the restored state", value=p.skipped_already_in_state)
-        if scale is None:
-            return
         exporting = scale.is_exporter()
         yield GaugeMetricFamily(c.EXPORTER, "1 on the one worker of the group that serves the KPI values", value=1.0 if exporting else 0.0)
         if exporting:
@@ -157,8 +153,8 @@ class KpiCollector:
 def build_registry(
     processor: Processor,
     consumer_lag: Callable[[], dict[tuple[str, int], int]],
-    kafka_connected: Callable[[], bool | None] = lambda: None,
-    scale: ScaleOut | None = None,
+    kafka_connected: Callable[[], bool | None],
+    scale: ScaleOut,
 ) -> CollectorRegistry:
     """A fresh registry per app (never the global one): tests run several workers per process."""
     registry = CollectorRegistry()

@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError, SaslAuthenticationFailed, UnsupportedSaslMechanismError
 
+from streams.clients import client_kwargs
 from streams.clients import credentials as _credentials
 from streams.settings import Settings
 
@@ -90,18 +91,10 @@ async def _check(settings: Settings, timeout_seconds: float) -> None:
     context = getattr(creds, "ssl_context", creds)
     if isinstance(context, ssl.SSLContext):
         await _check_tls(settings, context, timeout_seconds)
-    kwargs: dict = {"security_protocol": k.security_protocol}
+    kwargs = client_kwargs(settings)
     if k.security_protocol.startswith("SASL"):
-        kwargs.update(
-            sasl_mechanism=k.sasl_mechanism,
-            sasl_plain_username=k.sasl_username,
-            sasl_plain_password=k.sasl_password.get_secret_value() if k.sasl_password else None,
-            ssl_context=getattr(creds, "ssl_context", None),
-        )
-        await _check_sasl(settings, kwargs, timeout_seconds)
-    elif creds is not None:
-        kwargs["ssl_context"] = creds
-    consumer = AIOKafkaConsumer(bootstrap_servers=k.bootstrap_servers, request_timeout_ms=int(timeout_seconds * 1000), **kwargs)
+        await _check_sasl(settings, {n: v for n, v in kwargs.items() if n != "bootstrap_servers"}, timeout_seconds)
+    consumer = AIOKafkaConsumer(request_timeout_ms=int(timeout_seconds * 1000), **kwargs)
     try:
         await asyncio.wait_for(consumer.start(), timeout_seconds)
         topics = await asyncio.wait_for(consumer.topics(), timeout_seconds)

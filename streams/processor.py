@@ -17,8 +17,9 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from kpi import contract, state
 from kpi.contract import Rejected
@@ -33,6 +34,11 @@ log = logging.getLogger("kpi_monitor.worker")
 
 TP = tuple[str, int]
 Row = tuple[str, dict[str, str], float | int | None]
+
+
+class _Record(NamedTuple):
+    offset: int
+    value: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +74,9 @@ class WorkerPartial:
     views: dict[str, WindowView]
     sla: dict[tuple[str, str], LiveSla]
 
-    def snapshot(self, duration_seconds: float = 0.0) -> Snapshot:
+    def snapshot(self) -> Snapshot:
         windows = {name: list(kpi_rows(view)) for name, view in self.views.items()}
-        return Snapshot(self.evaluated_at, self.watermark, windows, self.sla, duration_seconds)
+        return Snapshot(self.evaluated_at, self.watermark, windows, self.sla)
 
 
 class Processor:
@@ -108,8 +114,6 @@ class Processor:
         self.skipped_already_in_state = 0
         self.state_resets = 0
         self.last_event_at: float | None = None
-        # (topic, partition) -> offset of the last record handled
-        self.positions: dict[TP, int] = {}
         # Optional observer of every resolution (team, priority, seconds), e.g. a histogram.
         self.on_resolution: Callable[[str, str, float], None] | None = None
         self.snapshot = Snapshot()
@@ -181,25 +185,42 @@ class Processor:
         """Forget a revoked partition: its next owner restores it from the checkpoint."""
         self.engines.pop(tp, None)
         self.next_offsets.pop(tp, None)
-        self.positions.pop(tp, None)
         self._dirty.discard(tp)
         self.verify_first.discard(tp)
         self.sought_back.pop(tp, None)
 
     # -- records ----------------------------------------------------------------------------
-    def handle(self, topic: str, partition: int, offset: int, value: bytes | None) -> str:
-        """Process one record. Never raises on bad input: it is dead-lettered instead."""
+    def handle_batch(self, topic: str, partition: int, records: Sequence[Any]) -> str:
+        """Records of one partition in offset order (each with `.offset` and `.value`); the
+        outcome of the last. Never raises on bad input: it is dead-lettered instead.
+
+        Partition bookkeeping (offsets, checkpoint flags, the clock) is per batch, not per record.
+        """
         tp = (topic, partition)
         expected = self.next_offsets.get(tp)
-        if expected is not None and offset < expected:
-            self.skipped_already_in_state += 1  # re-read after a restore: already in the state
-            return "skipped"
-        self.next_offsets[tp] = offset + 1
+        if expected is not None and records[0].offset < expected:
+            # Re-read after a restore: these are already in the state.
+            skip = sum(1 for r in records if r.offset < expected)
+            self.skipped_already_in_state += skip
+            records = records[skip:]
+            if not records:
+                return "skipped"
+        engine = self.engine(tp)
+        now = self.last_event_at = self._clock()
+        not_after = now + self.max_future_seconds
+        outcome = ""
+        for r in records:
+            outcome = self._record(engine, topic, partition, r.offset, r.value, not_after)
+        self.next_offsets[tp] = records[-1].offset + 1
         self._dirty.add(tp)
         self.verify_first.discard(tp)
-        self.positions[tp] = offset
-        now = self.last_event_at = self._clock()
-        engine = self.engines.get(tp) or self.engine(tp)
+        return outcome
+
+    def handle(self, topic: str, partition: int, offset: int, value: bytes | None) -> str:
+        """One record (Faust's stock agent path)."""
+        return self.handle_batch(topic, partition, (_Record(offset, value),))
+
+    def _record(self, engine: Engine, topic: str, partition: int, offset: int, value: bytes | None, not_after: float) -> str:
         if value is None or len(value) > self.max_message_bytes:
             size = 0 if value is None else len(value)
             outcome: str | Rejected = Rejected(
@@ -209,7 +230,7 @@ class Processor:
             )
             engine.stats.rejected[outcome.reason] += 1
         else:
-            outcome = engine.process_raw(value, now + self.max_future_seconds)
+            outcome = engine.process_raw(value, not_after)
         if outcome is ACCEPTED or outcome is DUPLICATE:
             self.events[(topic, outcome)] += 1
             return outcome
@@ -257,7 +278,8 @@ class Processor:
         open_tickets = (t for e in engines for t in e.open_tickets())
         sla = live_sla_state(open_tickets, now, self.sla_policy, self.horizons)
         self.partial = WorkerPartial(anchor, now, watermark, sorted(self.engines) if claimed is None else claimed, views, sla)
-        self.snapshot = self.partial.snapshot(time.perf_counter() - started)
+        # This worker's pipeline gauges only: KPI rows are built by the exporter, from the merge.
+        self.snapshot = Snapshot(now, watermark, duration_seconds=time.perf_counter() - started)
         return self.partial
 
     # -- state totals for /metrics ----------------------------------------------------------------

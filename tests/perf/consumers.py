@@ -246,14 +246,23 @@ def worker(batch: bool) -> None:
 
     asyncio.run(ensure_internal_topics(Settings()))
     app, processor = create_app(Settings())
-    handle = processor.handle
+    handle, handle_batch = processor.handle, processor.handle_batch
 
     def counted(topic, partition, offset, value):
         out = handle(topic, partition, offset, value)
         tick()
         return out
 
-    processor.handle = counted
+    def counted_batch(topic, partition, records):
+        out = handle_batch(topic, partition, records)
+        tick(len(records))
+        return out
+
+    # The stock agent path calls handle() per record, the batch path handle_batch().
+    if batch:
+        processor.handle_batch = counted_batch
+    else:
+        processor.handle = counted
 
     def outcomes() -> dict:
         return {"accepted": sum(e.stats.accepted for e in processor.engines.values()), "rejected": dict(processor.rejected)}
