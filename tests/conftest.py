@@ -10,6 +10,7 @@
   parametrized indirectly.
 - `alertmanager_factory(webhook_url=..., **AlertmanagerServer kwargs)` likewise,
   grouping waits shortened to 1 s.
+- `webhook`: a local receiver for Alertmanager's notifications, (url, queue of payloads).
 
 A component that cannot start (no java, no mvn, no prometheus binary, port
 clash, broker crash) FAILS the tests that need it, with the stack's message.
@@ -18,8 +19,12 @@ They are never skipped: a skipped integration test would read as a pass.
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from queue import Queue
 from typing import Any, TypeVar
 
 import pytest
@@ -106,3 +111,25 @@ def alertmanager_factory(
     yield factory
     for server in reversed(servers):
         server.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, Queue[dict]]]:
+    """A local HTTP endpoint that records what Alertmanager posts: (url, queue of payloads)."""
+    received: Queue[dict] = Queue()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            received.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", received
+    server.shutdown()
+    thread.join(5)

@@ -14,7 +14,7 @@ import pytest
 
 from streams.stack.errors import StackError
 from streams.stack.kafka import KafkaNode
-from tests.streams.test_worker import SLA_ENV, SLA_FLAGS, _cli, assert_equal_to_replay, _quick_tickets, _replay_rows, _start_avoiding_midnight
+from tests.streams.test_worker import SLA_ENV, SLA_FLAGS, _replay_rows, assert_equal_to_replay, generated_events, replay_counts
 from tests.streams.worker_harness import Scrape, Topics, Worker, produce
 
 pytestmark = pytest.mark.integration
@@ -48,20 +48,11 @@ def _poll(worker: Worker, until, what: str, timeout_seconds: float) -> Scrape:
 def test_worker_survives_a_broker_restart_and_still_equals_replay(own_kafka, tmp_path):
     topics = Topics()
     topics.create(own_kafka.bootstrap_servers)
-    count, rate = 800, 10
-    start = _start_avoiding_midnight(count / rate, lead_seconds=120)
     events = tmp_path / "events.jsonl"
-    gen = _cli(
-        "generate", "--out", str(events), "--count", str(count), "--rate", str(rate), "--seed", "23",
-        "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--duplicate-fraction", "0.03", "--malformed-fraction", "0", "--quiet",
-    )
-    assert gen.returncode == 0, gen.stderr.decode()
-    with events.open("ab") as f:
-        for line in _quick_tickets(start.timestamp(), count / rate):
-            f.write(line + b"\n")
+    generated_events(events, count=800, rate=10, seed=23, lead_seconds=120, duplicate_fraction=0.03, malformed_fraction=0)
     lines = events.read_bytes().splitlines()
-    summary = _cli("replay", str(events), "--window", "1d", *SLA_FLAGS).stderr.decode()
-    expected_accepted = int(re.search(r"([\d,]+) accepted", summary).group(1).replace(",", ""))
+    counts = replay_counts(events)
+    expected_accepted = counts["accepted"]
     # first: consumed and committed before the outage; during: produced just before the
     # broker dies, so the worker has processed some of it without committing; after: once
     # the broker is back.
@@ -103,7 +94,7 @@ def test_worker_survives_a_broker_restart_and_still_equals_replay(own_kafka, tmp
         if not own_kafka.is_running:
             own_kafka.start()
 
-    replay_duplicates = int(re.search(r"([\d,]+) duplicates", summary).group(1).replace(",", ""))
+    replay_duplicates = counts["duplicates"]
     # Re-read records are either skipped (below a restored checkpoint's offset) or dropped by the dedup.
     reread = int(scrape.get("cxkpi_duplicate_events_total") or 0) - replay_duplicates + int(scrape.get("cxkpi_reread_records_skipped_total") or 0)
     in_flight = int(down.total("cxkpi_events_total")) - sent_first

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import orjson
 import pytest
 
 from streams.conventions import KPI_METRICS
-from tests.streams.test_worker import END_STATE_KPIS, SLA_ENV, SLA_FLAGS, _cli, _quick_tickets, _replay_rows, _start_avoiding_midnight, assert_equal_to_replay
+from tests.streams.test_worker import END_STATE_KPIS, SLA_ENV, SLA_FLAGS, _replay_rows, assert_equal_to_replay, generated_events, replay_counts
 from tests.streams.worker_harness import Scrape, Topics, Worker, produce
 
 pytestmark = pytest.mark.integration
@@ -47,18 +46,12 @@ def _hot_team_tickets(start: float, n: int) -> list[bytes]:
 def _events(tmp_path: Path, seed: int, count: int = 1000, rate: int = 10, hot_tickets: int = 0) -> tuple[list[bytes], list[dict], int]:
     """Generated events (with duplicates and malformed lines), quick tickets and `hot_tickets`
     tickets of one team; the replay's rows and accepted count."""
-    start = _start_avoiding_midnight(count / rate, lead_seconds=150)
     events = tmp_path / "events.jsonl"
-    gen = _cli(
-        "generate", "--out", str(events), "--count", str(count), "--rate", str(rate), "--seed", str(seed),
-        "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--duplicate-fraction", "0.03", "--malformed-fraction", "0.01", "--quiet",
+    generated_events(
+        events, count=count, rate=rate, seed=seed, lead_seconds=150, duplicate_fraction=0.03, malformed_fraction=0.01,
+        extra=lambda start: _hot_team_tickets(start, hot_tickets),
     )
-    assert gen.returncode == 0, gen.stderr.decode()
-    with events.open("ab") as f:
-        for line in [*_quick_tickets(start.timestamp(), count / rate), *_hot_team_tickets(start.timestamp(), hot_tickets)]:
-            f.write(line + b"\n")
-    summary = _cli("replay", str(events), "--window", "1d", *SLA_FLAGS).stderr.decode()
-    accepted = int(re.search(r"([\d,]+) accepted", summary).group(1).replace(",", ""))
+    accepted = replay_counts(events)["accepted"]
     lines = [ln for ln in events.read_bytes().splitlines() if ln.strip()]
     # The hot team's tickets go first, so they are all in the first half that the tests produce.
     hot = [ln for ln in lines if b'"ticket_id":"hot-' in ln]

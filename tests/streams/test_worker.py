@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -66,23 +68,39 @@ def _quick_tickets(start: float, span_seconds: float) -> list[bytes]:
     return lines
 
 
+def generated_events(
+    path: Path, *, count: int, rate: int, seed: int, lead_seconds: float, duplicate_fraction: float,
+    malformed_fraction: float, extra: Callable[[float], list[bytes]] = lambda start: [],
+) -> float:
+    """`kpi-monitor generate` output ending `lead_seconds` ago (inside one UTC day), plus quick
+    tickets and `extra(start)` lines, written to `path`; returns the start (epoch seconds)."""
+    start = _start_avoiding_midnight(count / rate, lead_seconds=lead_seconds)
+    gen = _cli(
+        "generate", "--out", str(path), "--count", str(count), "--rate", str(rate), "--seed", str(seed),
+        "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--duplicate-fraction", str(duplicate_fraction),
+        "--malformed-fraction", str(malformed_fraction), "--quiet",
+    )
+    assert gen.returncode == 0, gen.stderr.decode()
+    with path.open("ab") as f:  # generated tickets take hours to resolve; add quick ones
+        for line in [*_quick_tickets(start.timestamp(), count / rate), *extra(start.timestamp())]:
+            f.write(line + b"\n")
+    return start.timestamp()
+
+
+def replay_counts(path: Path) -> dict[str, int]:
+    """The accepted and duplicate counts of `kpi-monitor replay`'s summary."""
+    summary = _cli("replay", str(path), "--window", "1d", *SLA_FLAGS).stderr.decode()
+    return {what: int(re.search(rf"([\d,]+) {what}", summary).group(1).replace(",", "")) for what in ("accepted", "duplicates")}
+
+
 @pytest.fixture(scope="module")
 def loaded(kafka, tmp_path_factory):
     """One worker fed a generated file with duplicates and malformed records."""
     workdir = tmp_path_factory.mktemp("worker-equal")
     topics = Topics()
     topics.create(kafka.bootstrap_servers)
-    count, rate = 1200, 10
-    start = _start_avoiding_midnight(count / rate, lead_seconds=150)
     events = workdir / "events.jsonl"
-    gen = _cli(
-        "generate", "--out", str(events), "--count", str(count), "--rate", str(rate), "--seed", "11",
-        "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--duplicate-fraction", "0.02", "--malformed-fraction", "0.02", "--quiet",
-    )
-    assert gen.returncode == 0, gen.stderr.decode()
-    with events.open("ab") as f:  # generated tickets take hours to resolve; add quick ones
-        for line in _quick_tickets(start.timestamp(), count / rate):
-            f.write(line + b"\n")
+    generated_events(events, count=1200, rate=10, seed=11, lead_seconds=150, duplicate_fraction=0.02, malformed_fraction=0.02)
     worker = Worker(kafka.bootstrap_servers, topics, workdir, {"KPI_SLA_TARGETS": SLA_ENV})
     try:
         worker.wait_ready()

@@ -4,11 +4,8 @@ test runs; the page and ticket severities reach their own receivers."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from queue import Empty, Queue
 
@@ -23,27 +20,6 @@ from tests.streams.codegen.codegen_support import rule_files
 from tests.streams.worker_harness import Topics, Worker, produce
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, Queue[dict]]]:
-    received: Queue[dict] = Queue()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            received.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", received
-    server.shutdown()
-    thread.join(5)
 
 
 def rules_without_for(target_dir: Path) -> list[str]:

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import urllib.request
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from queue import Empty, Queue
 
@@ -75,27 +73,6 @@ def test_amtool_routes_by_severity(tmp_path: Path, labels: list[str], receiver: 
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == receiver
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, Queue[dict]]]:
-    received: Queue[dict] = Queue()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            received.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", received
-    server.shutdown()
-    thread.join(5)
 
 
 @pytest.mark.integration
