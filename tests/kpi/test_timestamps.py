@@ -144,3 +144,17 @@ def test_cached_and_uncached_parses_agree(digits: str, second: int) -> None:
     timestamps._UTC_PREFIXES.pop(text[:19], None)
     first = parse_ts_seconds(text)  # the full parse, which fills the prefix cache
     assert parse_ts_seconds(text) == first  # the cached fast path
+
+
+def test_every_millisecond_form_parses_like_the_general_path() -> None:
+    import calendar
+
+    base = calendar.timegm((2026, 3, 4, 5, 6, 7))
+    for ms in range(1000):
+        text = f"2026-03-04T05:06:07.{ms:03d}Z"
+        assert parse_ts_seconds(text) == base + float(f"0.{ms:03d}"), text
+        # The same instant with a fourth digit takes the general fast path.
+        assert parse_ts_seconds(text[:-1] + "0Z") == parse_ts_seconds(text)
+    for bad in ("2026-03-04T05:06:07.1a3Z", "2026-03-04T05:06:07.+12Z", "2026-03-04T05:06:07. 12Z", "2026-03-04T05:06:07.１２３Z"):
+        with pytest.raises(TimestampError):
+            parse_ts_seconds(bad)
