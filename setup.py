@@ -18,6 +18,8 @@ COMPILED_MODULES = [
     "kpi/engine.py",
     "kpi/errors.py",
     "kpi/labels.py",
+    "kpi/partitions.py",
+    "kpi/replay.py",
     "kpi/series.py",
     "kpi/sketches.py",
     "kpi/stickiness.py",

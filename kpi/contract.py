@@ -151,6 +151,10 @@ class Decoder:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return Rejected(INVALID_JSON, f"not valid JSON: {exc}", raw)
+        return self.decode_parsed(raw, obj)
+
+    def decode_parsed(self, raw: bytes, obj: Any) -> Event | Rejected:
+        """`decode` for a caller that has already parsed `raw` (to route it, say)."""
         if type(obj) is not dict:
             return Rejected(NOT_AN_OBJECT, f"event must be a JSON object, got {_json_type(obj)}", raw)
         try:

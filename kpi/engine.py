@@ -99,7 +99,14 @@ class Engine:
         move the watermark there and make every later event of its partition late.
         """
         self.stats.read += 1
-        decoded = self.decoder.decode(raw)
+        return self._after_decode(raw, self.decoder.decode(raw), not_after)
+
+    def process_parsed(self, raw: bytes, obj: object) -> str | Rejected:
+        """`process_raw` for a caller that has already parsed `raw` with orjson."""
+        self.stats.read += 1
+        return self._after_decode(raw, self.decoder.decode_parsed(raw, obj), float("inf"))
+
+    def _after_decode(self, raw: bytes, decoded: Event | Rejected, not_after: float) -> str | Rejected:
         if isinstance(decoded, Rejected):
             self.stats.rejected[decoded.reason] += 1
             return decoded
@@ -160,16 +167,27 @@ class Engine:
         """Close what ends before `boundary` even without new events (used at shutdown)."""
         self._advance(boundary)
 
-    def flush(self) -> None:
+    def flush(self, watermark_seconds: float | None = None) -> None:
         """End of input: close every bucket up to the one holding the latest event.
 
         Buckets beyond it hold only future steps (SLA breach points), not windows anyone
-        observed, so they are not reported.
+        observed, so they are not reported. `watermark_seconds`: the latest event time of the
+        whole stream when this engine saw one partition of it; the engine first moves on to
+        it as if it had seen that event (expiring and closing what the whole stream would).
         """
+        partition_seen_events = self.watermark.value != -float("inf")
+        if watermark_seconds is not None and watermark_seconds > self.watermark.value:
+            self.watermark.value = watermark_seconds
+            self._advance(watermark_seconds - self.watermark.grace_seconds)
         if self.watermark.value == -float("inf"):
             return
         for s in self.series:
-            for k, bucket, end in s.close_through_index(s.index(self.watermark.value)):
+            last = s.index(self.watermark.value)
+            if watermark_seconds is not None and partition_seen_events and (s.closed_through is None or last > s.closed_through):
+                # Report every window through the stream's last, even where this partition
+                # had no events: its open tickets and churn base carry into them.
+                s.at(last)
+            for k, bucket, end in s.close_through_index(last):
                 self._closed.append((s, k, bucket, end))
 
     def drain_closed(self) -> list[tuple[Series, int, Bucket, EndState]]:

@@ -39,6 +39,13 @@ def merge_views(views: Iterable[WindowView]) -> WindowView | None:
     return out
 
 
+def admit_busiest(policy: LabelPolicy, view: WindowView) -> LabelPolicy:
+    """Admit the view's busiest label values into the policy first (see `busiest_labels`)."""
+    for dim, value in busiest_labels(view):
+        policy.map(dim, value)
+    return policy
+
+
 def _fold_key(key: LabelKey, policy: LabelPolicy) -> LabelKey:
     if key == OVERALL:
         return key

@@ -1,19 +1,27 @@
 """Replay: lines of a JSONL event file in, KPI rows per closed window out.
 
 No file handling here: callers pass an iterable of raw lines, so the same loop serves
-files, stdin and tests.
+files, stdin and tests. `replay` runs one engine over every line. A parallel replay runs
+`replay_partition` once per partition (each over every line, keeping only its own events)
+and combines their closed windows with a `WindowMerger`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+
+import orjson
 
 from kpi.config import EngineConfig
 from kpi.contract import Rejected
 from kpi.engine import Engine
 from kpi.formulas import kpi_rows
-from kpi.series import Series
+from kpi.labels import LabelPolicy
+from kpi.merge import admit_busiest, cap_labels, merge_views
+from kpi.partitions import partition_of
+from kpi.series import Series, WindowView
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +44,105 @@ def replay(
 
 
 def _rows(lines: Iterable[bytes], engine: Engine, on_reject: Callable[[Rejected], None] | None) -> Iterator[WindowRow]:
-    process = engine.process_raw
+    # Compiled with mypyc (setup.py): engine.process_raw(...) written out, not a bound-method
+    # local, is a direct native call.
     for line in lines:
         # Blank lines are not events. An event line starts with "{"; only other lines pay
         # for the strip (a copy of the line).
         if not line or (line[0] != 123 and not line.strip()):
             continue
-        outcome = process(line)
+        outcome = engine.process_raw(line)
         if type(outcome) is Rejected and on_reject is not None:
             on_reject(outcome)
         if engine._closed:
-            yield from _window_rows(engine)
+            yield from rows_of(closed_views(engine))
     engine.flush()
-    yield from _window_rows(engine)
+    yield from rows_of(closed_views(engine))
 
 
-def _window_rows(engine: Engine) -> Iterator[WindowRow]:
+def closed_views(engine: Engine) -> Iterator[WindowView]:
+    """The windows the engine has closed since the last call, oldest first."""
     for series, index, bucket, end in engine.drain_closed():
-        view = Series.closed_view(index, series.size_seconds, bucket, end)
+        yield Series.closed_view(index, series.size_seconds, bucket, end)
+
+
+def rows_of(views: Iterable[WindowView]) -> Iterator[WindowRow]:
+    for view in views:
         for kpi, labels, value in kpi_rows(view):
             yield WindowRow(kpi, view.start_seconds, view.end_seconds, labels, value)
+
+
+def replay_partition(
+    lines: Iterable[bytes],
+    config: EngineConfig,
+    partition: int,
+    partitions: int,
+    on_reject: Callable[[Rejected], None] | None = None,
+) -> tuple[Iterator[WindowView], Engine]:
+    """One part of a replay split like Kafka topics (`kpi.partitions`): (views, engine).
+
+    Every line is parsed, to route it; only the events of `partition` reach the engine.
+    The views are this partition's closed windows up to the end of `lines`. The caller
+    then calls `engine.flush(w)` with the latest event time `w` of all partitions and takes
+    the rest from `closed_views(engine)`, so that every partition closes the same windows.
+    """
+    engine = Engine(config)
+    return _partition_views(lines, engine, partition, partitions, on_reject), engine
+
+
+def _partition_views(
+    lines: Iterable[bytes], engine: Engine, partition: int, partitions: int, on_reject: Callable[[Rejected], None] | None,
+) -> Iterator[WindowView]:
+    for line in lines:
+        if not line or (line[0] != 123 and not line.strip()):
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if partition == 0:  # partition 0 rejects what has no key (kpi.partitions)
+                outcome = engine.process_raw(line)
+                if type(outcome) is Rejected and on_reject is not None:
+                    on_reject(outcome)
+            continue
+        if partition_of(obj, partitions) != partition:
+            continue
+        outcome = engine.process_parsed(line, obj)
+        if type(outcome) is Rejected and on_reject is not None:
+            on_reject(outcome)
+        if engine._closed:
+            yield from closed_views(engine)
+
+
+class WindowMerger:
+    """Closed windows of N partitions in; windows of the whole stream out, oldest first.
+
+    A window is complete once every partition has closed it: partitions close windows in
+    order and without gaps, so that is when each has closed a window at least as late, or
+    has finished.
+    """
+
+    def __init__(self, partitions: int, config: EngineConfig) -> None:
+        self._pending: dict[int, list[WindowView]] = {}
+        self._closed_through = [-math.inf] * partitions  # window start, per partition
+        self._config = config
+
+    def add(self, partition: int, view: WindowView) -> None:
+        self._pending.setdefault(view.start_seconds, []).append(view)
+        self._closed_through[partition] = max(self._closed_through[partition], view.start_seconds)
+
+    def finish(self, partition: int) -> None:
+        self._closed_through[partition] = math.inf
+
+    @property
+    def pending_windows(self) -> int:
+        return len(self._pending)
+
+    def ready(self) -> Iterator[WindowView]:
+        """The windows every partition has closed, merged; each is returned once."""
+        through = min(self._closed_through)
+        for start in sorted(k for k in self._pending if k <= through):
+            merged = merge_views(self._pending.pop(start))
+            assert merged is not None
+            # Each partition capped its own label values; together they may exceed the cap.
+            policy = LabelPolicy(self._config.max_label_values, dict(self._config.label_allow))
+            yield cap_labels(merged, admit_busiest(policy, merged))

@@ -25,6 +25,10 @@ class EndState:
     breached_open_tickets: dict[LabelKey, int]
     base_customers: int
     stickiness: float | None
+    # DAU and MAU behind `stickiness`, so closed buckets of disjoint customer partitions
+    # can merge (the parallel replay).
+    active_day: int = 0
+    active_month: int = 0
 
 
 @dataclass(slots=True)
@@ -52,7 +56,7 @@ def _sum_into(target: dict, source: dict) -> None:
 class Series:
     __slots__ = (
         "size_seconds", "retain_closed", "buckets", "_heap", "closed_through", "_carry_open",
-        "_carry_breached", "_carry_base", "_ends", "stickiness", "_last_stickiness",
+        "_carry_breached", "_carry_base", "_ends", "stickiness",
     )
 
     def __init__(self, size_seconds: int, retain_closed: int = 0, stickiness: bool = False) -> None:
@@ -66,7 +70,6 @@ class Series:
         self._carry_base = 0
         self._ends: dict[int, EndState] = {}
         self.stickiness = StickinessTracker(size_seconds) if stickiness else None
-        self._last_stickiness: float | None = None
 
     def index(self, ts_seconds: float) -> int:
         return _floor(ts_seconds / self.size_seconds)  # = window_index(), one call cheaper
@@ -94,13 +97,14 @@ class Series:
             _sum_into(self._carry_open, bucket.open_delta)
             _sum_into(self._carry_breached, bucket.breached_open_delta)
             self._carry_base += bucket.base_delta
-            if self.stickiness is not None:
-                self._last_stickiness = self.stickiness.close(k)
+            dau, mau = self.stickiness.close(k) if self.stickiness is not None else (0, 0)
             end = EndState(
                 {k_: v for k_, v in self._carry_open.items() if v},
                 {k_: v for k_, v in self._carry_breached.items() if v},
                 self._carry_base,
-                self._last_stickiness,
+                dau / mau if mau else None,
+                dau,
+                mau,
             )
             self.closed_through = k
             closed.append((k, bucket, end))
@@ -162,5 +166,5 @@ class Series:
         churned = sum(n for signup, n in bucket.churned_by_signup.items() if signup < index)
         return WindowView(
             index * size_seconds, (index + 1) * size_seconds, bucket, end.open_tickets,
-            end.breached_open_tickets, end.base_customers, churned, end.stickiness,
+            end.breached_open_tickets, end.base_customers, churned, end.stickiness, end.active_day, end.active_month,
         )

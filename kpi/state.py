@@ -127,11 +127,13 @@ def decode_bucket(d: list) -> Bucket:
 
 # -- series ---------------------------------------------------------------------------------
 def _enc_end(e: EndState) -> list:
-    return [_pairs(e.open_tickets), _pairs(e.breached_open_tickets), e.base_customers, e.stickiness]
+    return [_pairs(e.open_tickets), _pairs(e.breached_open_tickets), e.base_customers, e.stickiness, e.active_day, e.active_month]
 
 
 def _dec_end(d: list) -> EndState:
-    return EndState(_label_dict(d[0]), _label_dict(d[1]), d[2], d[3])
+    # DAU and MAU were added within version 1; older checkpoints have only the ratio.
+    active_day, active_month = (d[4], d[5]) if len(d) > 5 else (0, 0)
+    return EndState(_label_dict(d[0]), _label_dict(d[1]), d[2], d[3], active_day, active_month)
 
 
 def _enc_series(s: Series) -> dict:
@@ -144,7 +146,6 @@ def _enc_series(s: Series) -> dict:
         "carry_breached": _pairs(s._carry_breached),
         "carry_base": s._carry_base,
         "ends": [[k, _enc_end(e)] for k, e in s._ends.items()],
-        "last_stickiness": s._last_stickiness,
         "stickiness": None,
     }
     t = s.stickiness
@@ -166,7 +167,8 @@ def _restore_series(s: Series, d: dict) -> None:
     s._carry_breached = _label_dict(d["carry_breached"])
     s._carry_base = d["carry_base"]
     s._ends = {k: _dec_end(e) for k, e in d["ends"]}
-    s._last_stickiness = d["last_stickiness"]
+    # (Checkpoints written before DAU/MAU moved into the ends also carry "last_stickiness";
+    # it is recomputed at every close, so it is not needed.)
     t, sd = s.stickiness, d["stickiness"]
     if (t is None) != (sd is None):
         raise StateError("stickiness tracking differs between the state and the configuration")

@@ -45,8 +45,8 @@ class StickinessTracker:
                     dau += len(who)
         return dau, mau
 
-    def close(self, bucket: int) -> float | None:
-        """Move bucket's activity into the history; return DAU/MAU at its end (None if MAU is 0)."""
+    def close(self, bucket: int) -> tuple[int, int]:
+        """Move bucket's activity into the history; return (DAU, MAU) at its end."""
         arrivals = self.pending.pop(bucket, None)
         if arrivals:
             members, last = self.members, self.last_bucket
@@ -74,4 +74,4 @@ class StickinessTracker:
         for b in expired:
             for customer in self.members.pop(b):
                 del self.last_bucket[customer]
-        return dau / mau if mau else None
+        return dau, mau

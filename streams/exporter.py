@@ -23,7 +23,7 @@ import orjson
 
 from kpi import state
 from kpi.labels import LabelPolicy
-from kpi.merge import busiest_labels, cap_labels, merge_views
+from kpi.merge import admit_busiest, cap_labels, merge_views
 from kpi.sla import LiveSla
 from streams.processor import TP, Snapshot, WorkerPartial
 
@@ -161,9 +161,7 @@ class Exporter:
         # longest window are admitted first, the rest of the cap in sorted order.
         labels = LabelPolicy(self._max_label_values, dict(self._label_allow))
         if windows:
-            longest = max(windows.values(), key=lambda v: v.end_seconds - v.start_seconds)
-            for dim, value in busiest_labels(longest):
-                labels.map(dim, value)
+            admit_busiest(labels, max(windows.values(), key=lambda v: v.end_seconds - v.start_seconds))
         windows = {name: cap_labels(view, labels) for name, view in windows.items()}
         sla: dict[tuple[str, str], LiveSla] = {}
         for r in chosen:

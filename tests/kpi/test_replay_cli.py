@@ -111,6 +111,57 @@ def test_dead_letter_file_gets_one_object_per_rejected_line(events_file: Path, t
     assert [d["reason"] for d in letters] == ["invalid_json", "out_of_range", "unknown_ticket"]
     assert [d["raw"].encode() for d in letters] == BAD
     assert all(d["detail"] for d in letters)
+    # Line numbers in the file, counting the blank line (see `events_file`).
+    assert [d["line"] for d in letters] == [2, 6, 10]
+
+
+def test_jobs_2_gives_the_same_rows_summary_and_dead_letters(events_file: Path, tmp_path: Path) -> None:
+    one = cli(str(events_file), "--jobs", "1", "--dead-letter", str(tmp_path / "one.jsonl"))
+    two = cli(str(events_file), "--jobs", "2", "--dead-letter", str(tmp_path / "two.jsonl"))
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert two.stdout == one.stdout
+    assert two.stderr.decode().replace(" (2 processes)", "") == one.stderr.decode()
+    assert "(2 processes)" in two.stderr.decode()
+
+    def letters(name: str) -> list[dict]:
+        return sorted((json.loads(x) for x in (tmp_path / name).read_text().splitlines()), key=lambda d: d["line"])
+
+    assert letters("two.jsonl") == letters("one.jsonl")
+
+
+def test_jobs_on_a_generated_stream_with_bad_lines_and_duplicates(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    generated = tmp_path / "gen.jsonl"
+    subprocess.run(
+        [sys.executable, "-m", "streams.cli", "generate", "--out", str(generated), "--count", "30000", "--rate", "2",
+         "--seed", "7", "--start", "2026-11-25T00:00:00Z", "--quiet"],
+        check=True, cwd=ROOT, env=env, timeout=120,
+    )
+    good = generated.read_bytes().splitlines()
+    # Every 997th line is repeated (a duplicate) and every 1009th is followed by junk.
+    body = []
+    for i, raw in enumerate(good):
+        body.append(raw)
+        if i % 997 == 0:
+            body.append(raw)
+        if i % 1009 == 0:
+            body.append(b'{"event_id": "junk-%d", "type": "survey.nps", "ts": "yesterday"}' % i)
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(body) + b"\n")
+    results = {jobs: cli(str(path), "--window", "15m", "--jobs", jobs) for jobs in ("1", "3")}
+    assert results["1"].returncode == results["3"].returncode == 0, results["3"].stderr
+    assert len(rows_of(results["1"].stdout)) > 1000
+    assert results["3"].stdout == results["1"].stdout
+    summary = results["3"].stderr.decode()
+    assert f"{len(body):,} lines" in summary and "(3 processes)" in summary
+    assert f"{len(good) // 997 + 1:,} duplicates" in summary
+    assert f"rejected invalid_timestamp: {len(good) // 1009 + 1:,}" in summary
+
+
+def test_jobs_cannot_split_stdin(events_file: Path) -> None:
+    result = cli("-", "--jobs", "2", stdin=events_file.read_bytes())
+    assert result.returncode == 2
+    assert "stdin" in result.stderr.decode() and "--jobs 1" in result.stderr.decode()
 
 
 def test_group_by_limits_the_breakdowns(events_file: Path) -> None:
@@ -170,7 +221,7 @@ def test_a_directory_is_not_readable_as_events(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args",
     [("--window", "7m"), ("--window", "soon"), ("--grace", "-5m"), ("--fx", "EUR"), ("--sla", "critical=1h"),
-     ("--group-by", "region")],
+     ("--group-by", "region"), ("--jobs", "0"), ("--jobs", "many")],
 )
 def test_invalid_options_fail_with_a_message(events_file: Path, args: tuple[str, ...]) -> None:
     result = cli(str(events_file), *args)
