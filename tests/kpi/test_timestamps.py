@@ -146,6 +146,35 @@ def test_cached_and_uncached_parses_agree(digits: str, second: int) -> None:
     assert parse_ts_seconds(text) == first  # the cached fast path
 
 
+@settings(max_examples=3000, deadline=None)
+@given(year=st.integers(0, 9999), month=st.integers(0, 13), day=st.integers(0, 32), hour=st.integers(0, 25),
+       minute=st.integers(0, 60), second=st.integers(0, 61), digits=st.text(alphabet="0123456789", max_size=18))
+def test_the_digit_by_digit_utc_path_agrees_with_datetime(year: int, month: int, day: int, hour: int, minute: int,
+                                                           second: int, digits: str) -> None:
+    """Both paths against an independent oracle: datetime decides validity and the
+    whole seconds; the fraction is float(".digits")."""
+    from datetime import datetime, timezone
+
+    from kpi import timestamps
+    from kpi.timestamps import MAX_SECONDS
+
+    text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}" + (f".{digits}" if digits else "") + "Z"
+    try:
+        whole = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc).timestamp()
+    except ValueError:  # no such date or time (month 13, 30 February, 24:00, second 60, year 0)
+        with pytest.raises(TimestampError):
+            parse_ts_seconds(text)
+        return
+    if whole >= MAX_SECONDS:
+        with pytest.raises(TimestampError):
+            parse_ts_seconds(text)
+        return
+    expected = whole + float("." + digits) if digits else whole
+    timestamps._UTC_PREFIXES.pop(text[:19], None)
+    assert parse_ts_seconds(text) == expected  # the general path, which fills the prefix cache
+    assert parse_ts_seconds(text) == expected  # the cached fast paths
+
+
 def test_every_millisecond_form_parses_like_the_general_path() -> None:
     import calendar
 

@@ -135,11 +135,19 @@ def replay_file() -> None:
         with open(_args.file, "rb") as f:
             yield from f
 
+    config = EngineConfig(window_seconds=parse_duration_seconds(_args.window))
     t = time.perf_counter()
-    rows, engine = replay(lines(), EngineConfig(window_seconds=parse_duration_seconds(_args.window)))
+    if _args.jobs == 1:
+        rows, totals = replay(lines(), config)
+    else:
+        from streams.replay_jobs import replay_parallel
+
+        rows, totals = replay_parallel(_args.file, config, _args.jobs)
     n_rows = sum(1 for _ in rows)
-    _state.update(n=engine.stats.read, t0=t, t_last=time.perf_counter())
-    report(rows=n_rows, accepted=getattr(engine.stats, "accepted", None))
+    _state.update(n=totals.stats.read, t0=t, t_last=time.perf_counter())
+    # With --jobs, the largest process is one of the children.
+    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    report(rows=n_rows, accepted=totals.stats.accepted, jobs=_args.jobs, children_peak_rss_bytes=children_peak)
 
 
 # -- Kafka modes --------------------------------------------------------------------------
@@ -350,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("mode", choices=FILE_MODES + KAFKA_MODES)
     ap.add_argument("--file", help="JSONL file (parse, replay)")
     ap.add_argument("--window", default="1h", help="replay window (default 1h)")
+    ap.add_argument("--jobs", type=int, default=1, help="replay processes (streams.replay_jobs when > 1)")
     ap.add_argument("--bootstrap", help="Kafka bootstrap servers (Kafka modes)")
     ap.add_argument("--topic", help="the topic to read (Kafka modes)")
     ap.add_argument("--events", type=int, default=0, help="stop after counting this many records")
