@@ -12,6 +12,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from kpi import contract
 from kpi.aggregates import OVERALL, Bucket, LabelKey
@@ -101,10 +102,10 @@ class Engine:
         self.stats.read += 1
         return self._after_decode(raw, self.decoder.decode(raw), not_after)
 
-    def process_parsed(self, raw: bytes, obj: object) -> str | Rejected:
-        """`process_raw` for a caller that has already parsed `raw` with orjson."""
+    def process_decoded(self, raw: bytes, decoded: Event | Rejected) -> str | Rejected:
+        """`process_raw` for a caller that has decoded `raw` already (to route it, say)."""
         self.stats.read += 1
-        return self._after_decode(raw, self.decoder.decode_parsed(raw, obj), float("inf"))
+        return self._after_decode(raw, decoded, float("inf"))
 
     def _after_decode(self, raw: bytes, decoded: Event | Rejected, not_after: float) -> str | Rejected:
         if isinstance(decoded, Rejected):
@@ -209,21 +210,21 @@ class Engine:
     def tracked_customers(self) -> int:
         return len(self._customers)
 
-    def _ticket_keys(self, body: dict) -> tuple[LabelKey, ...]:
+    def _ticket_keys(self, body: Any) -> tuple[LabelKey, ...]:
         keys: list[LabelKey] = [OVERALL]
         for dim in self._group_by:
-            keys.append((dim, self.labels.map(dim, body[dim])))
+            keys.append((dim, self.labels.map(dim, getattr(body, dim))))
         return tuple(keys)
 
     def _on_ticket_created(self, event: Event, ts: float) -> Rejected | None:
         body = event.body
-        tid = body["ticket_id"]
+        tid = body.ticket_id
         if tid in self._tickets:
             return self._reject(contract.TICKET_EXISTS, f"ticket {tid!r} was already created")
-        priority = body["priority"]
+        priority = body.priority
         breach_at = ts + self._sla[priority]
         keys = self._ticket_keys(body)
-        self._tickets[tid] = _Ticket(ts, self.labels.map("team", body["team"]), priority, keys, breach_at)
+        self._tickets[tid] = _Ticket(ts, self.labels.map("team", body.team), priority, keys, breach_at)
         heapq.heappush(self._ticket_expiry, (ts + self.config.ticket_retention_seconds, tid))
         for s in self.series:
             bucket = s.at(s.index(ts))
@@ -235,7 +236,7 @@ class Engine:
         return None
 
     def _ticket(self, event: Event) -> _Ticket | Rejected:
-        tid = event.body["ticket_id"]
+        tid = event.body.ticket_id
         ticket = self._tickets.get(tid)
         if ticket is None:
             return self._reject(contract.UNKNOWN_TICKET, f"no ticket.created seen for ticket {tid!r}")
@@ -318,8 +319,8 @@ class Engine:
                     self._close_spell(s, ticket, s.index(at))
 
     # -- surveys ---------------------------------------------------------------------------
-    def _survey_keys(self, body: dict) -> tuple[LabelKey, ...]:
-        raw = (body.get("team"), body.get("channel"))
+    def _survey_keys(self, body: Any) -> tuple[LabelKey, ...]:
+        raw = (body.team, body.channel)
         keys = self._survey_key_cache.get(raw)
         if keys is None:
             if len(self._survey_key_cache) >= 4096:  # raw values may be unbounded; the cache is not
@@ -327,16 +328,16 @@ class Engine:
             keys = self._survey_key_cache[raw] = self._make_survey_keys(body)
         return keys
 
-    def _make_survey_keys(self, body: dict) -> tuple[LabelKey, ...]:
+    def _make_survey_keys(self, body: Any) -> tuple[LabelKey, ...]:
         keys: list[LabelKey] = [OVERALL]
         for dim in ("team", "channel"):
-            value = body.get(dim)
+            value = getattr(body, dim)
             if value is not None and dim in self._group_by:
                 keys.append((dim, self.labels.map(dim, value)))
         return tuple(keys)
 
     def _on_nps(self, event: Event, ts: float) -> None:
-        score = event.body["score"]
+        score = event.body.score
         keys = self._survey_keys(event.body)
         for s in self.series:
             bucket = s.at(s.index(ts))
@@ -349,7 +350,7 @@ class Engine:
                     g.nps_detractors += 1
 
     def _on_csat(self, event: Event, ts: float) -> None:
-        satisfied = event.body["score"] >= 4
+        satisfied = event.body.score >= 4
         keys = self._survey_keys(event.body)
         for s in self.series:
             bucket = s.at(s.index(ts))
@@ -360,7 +361,7 @@ class Engine:
                     g.csat_satisfied += 1
 
     def _on_ces(self, event: Event, ts: float) -> None:
-        score = event.body["score"]
+        score = event.body.score
         keys = self._survey_keys(event.body)
         for s in self.series:
             bucket = s.at(s.index(ts))
@@ -375,7 +376,7 @@ class Engine:
             s.at(s.index(ts)).checkouts += 1
 
     def _on_order(self, event: Event, ts: float) -> None:
-        customer = event.body["customer_id"]
+        customer = event.body.customer_id
         for s in self.series:
             bucket = s.at(s.index(ts))
             bucket.orders += 1
@@ -394,10 +395,10 @@ class Engine:
         return c
 
     def _on_signed_up(self, event: Event, ts: float) -> None:
-        self._lifecycle(event.body["customer_id"], ts, _SIGNUP)
+        self._lifecycle(event.body.customer_id, ts, _SIGNUP)
 
     def _on_churned(self, event: Event, ts: float) -> None:
-        self._lifecycle(event.body["customer_id"], ts, _CHURN)
+        self._lifecycle(event.body.customer_id, ts, _CHURN)
 
     def _lifecycle(self, customer_id: str, ts: float, kind: int) -> None:
         """Insert a signup or churn in time order and apply only what it changes.
@@ -452,7 +453,7 @@ class Engine:
         bisect.insort(c.recent, (ts, kind))
 
     def _on_active(self, event: Event, ts: float) -> None:
-        customer = event.body["customer_id"]
+        customer = event.body.customer_id
         for s in self.series:
             index = s.index(ts)
             s.at(index).active.add(customer)
@@ -460,8 +461,8 @@ class Engine:
                 s.stickiness.active(index, customer)
 
     def _on_feature(self, event: Event, ts: float) -> None:
-        customer = event.body["customer_id"]
-        feature = self.labels.map("feature", event.body["feature"])
+        customer = event.body.customer_id
+        feature = self.labels.map("feature", event.body.feature)
         for s in self.series:
             index = s.index(ts)
             bucket = s.at(index)

@@ -12,10 +12,8 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-import orjson
-
 from kpi.config import EngineConfig
-from kpi.contract import Rejected
+from kpi.contract import Event, Rejected
 from kpi.engine import Engine
 from kpi.formulas import kpi_rows
 from kpi.labels import LabelPolicy
@@ -81,7 +79,7 @@ def replay_partition(
 ) -> tuple[Iterator[WindowView], Engine]:
     """One part of a replay split like Kafka topics (`kpi.partitions`): (views, engine).
 
-    Every line is parsed, to route it; only the events of `partition` reach the engine.
+    Every line is decoded, to route it; only the events of `partition` reach the engine.
     The views are this partition's closed windows up to the end of `lines`. The caller
     then calls `engine.flush(w)` with the latest event time `w` of all partitions and takes
     the rest from `closed_views(engine)`, so that every partition closes the same windows.
@@ -93,20 +91,23 @@ def replay_partition(
 def _partition_views(
     lines: Iterable[bytes], engine: Engine, partition: int, partitions: int, on_reject: Callable[[Rejected], None] | None,
 ) -> Iterator[WindowView]:
+    decoder = engine.decoder
     for line in lines:
         if not line or (line[0] != 123 and not line.strip()):
             continue
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            if partition == 0:  # partition 0 rejects what has no key (kpi.partitions)
-                outcome = engine.process_raw(line)
-                if type(outcome) is Rejected and on_reject is not None:
-                    on_reject(outcome)
-            continue
-        if partition_of(obj, partitions) != partition:
-            continue
-        outcome = engine.process_parsed(line, obj)
+        typed = decoder.typed(line)
+        if typed is not None:
+            if partition_of(typed, partitions) != partition:
+                continue
+            # Only the owner pays for the rest of the decoding (the timestamp, the currency).
+            outcome = engine.process_decoded(line, decoder.complete(line, typed))
+        else:
+            decoded = decoder.decode_slow(line)
+            # A rejected line has no trustworthy key: partition 0 reports it, once.
+            owner = partition_of(decoded.body, partitions) if isinstance(decoded, Event) else 0
+            if owner != partition:
+                continue
+            outcome = engine.process_decoded(line, decoded)
         if type(outcome) is Rejected and on_reject is not None:
             on_reject(outcome)
         if engine._closed:

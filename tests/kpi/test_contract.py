@@ -56,13 +56,13 @@ def test_every_type_decodes(etype: str) -> None:
     assert event.event_id == "e1"
     assert event.ts == TS_SECONDS
     for name, value in VALID[etype].items():
-        assert event.body[name] == value
+        assert getattr(event.body, name) == value
 
 
 def test_unknown_extra_fields_are_ignored() -> None:
     event = decode(raw("survey.nps", extra={"nested": [1, 2]}, another=None, schema_version=1))
     assert isinstance(event, Event)
-    assert event.body["score"] == 9
+    assert event.body.score == 9
 
 
 @pytest.mark.parametrize("field", ["ticket_id", "team", "channel"])
