@@ -196,7 +196,9 @@ class Decoder:
         """
         try:
             return _TYPED.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+            # RecursionError: msgspec recurses into nested values (even ignored ones) up to
+            # the interpreter's limit; orjson, below, stops at 1024 levels with a reason.
             return None
 
     def complete(self, raw: bytes, typed: Any) -> Event | Rejected:

@@ -196,3 +196,25 @@ def test_missing_event_id_is_reported_before_an_unknown_type() -> None:
     data = json.dumps({"type": "nope", "ts": TS}).encode()
     result = decode(data)
     assert isinstance(result, Rejected) and result.reason == contract.MISSING_FIELD
+
+
+@pytest.mark.parametrize("depth", [1_100, 200_000])
+def test_deep_nesting_is_rejected_with_a_reason_not_a_crash(depth: int) -> None:
+    data = b'{"event_id":"e","type":"customer.active","ts":0,"customer_id":"c","x":' + b"[" * depth + b"]" * depth + b"}"
+    result = decode(data)
+    assert isinstance(result, Rejected)
+    assert result.reason == contract.INVALID_JSON and "depth" in result.detail
+
+
+def test_moderate_nesting_in_an_ignored_field_is_fine() -> None:
+    data = b'{"event_id":"e","type":"customer.active","ts":0,"customer_id":"c","x":' + b"[" * 500 + b"]" * 500 + b"}"
+    assert isinstance(decode(data), Event)
+
+
+def test_a_repeated_key_counts_once_the_last_one_wins() -> None:
+    # Valid by the contract; the typed decoder refuses a repeated "type", the slow path
+    # parses it (the last value wins, as JSON parsers commonly do) and accepts.
+    data = b'{"event_id":"e","type":"survey.nps","ts":0,"customer_id":"c","score":3,"type":"customer.active"}'
+    event = decode(data)
+    assert isinstance(event, Event) and event.type == "customer.active"
+    assert event.body.customer_id == "c"
