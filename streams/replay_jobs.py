@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 
 from kpi.config import EngineConfig
@@ -142,21 +142,21 @@ def _stats_dict(stats: Stats) -> dict:
     }
 
 
-class _ChildLines:
-    """The file's lines, counted; every REPORT_EVERY_LINES lines it hands over what is pending."""
+class CountedLines:
+    """Lines, counted (`lines` is the number of the one being processed); `report(count)`
+    every REPORT_EVERY_LINES lines, for progress."""
 
-    def __init__(self, path: str, report: Callable[[int], None]) -> None:
-        self.path = path
+    def __init__(self, source: Iterable[bytes], report: Callable[[int], None]) -> None:
+        self.source = source
         self.report = report
         self.lines = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        with open(self.path, "rb") as f:
-            for line in f:
-                self.lines += 1
-                if not self.lines % REPORT_EVERY_LINES:
-                    self.report(self.lines)
-                yield line
+        for line in self.source:
+            self.lines += 1
+            if not self.lines % REPORT_EVERY_LINES:
+                self.report(self.lines)
+            yield line
 
 
 def _child(conn: Connection, path: str, config: EngineConfig, partition: int, partitions: int, dead_letters: bool) -> None:
@@ -173,16 +173,17 @@ def _child(conn: Connection, path: str, config: EngineConfig, partition: int, pa
             if partition == 0:
                 conn.send(("lines", lines))
 
-        source = _ChildLines(path, report)
+        with open(path, "rb") as file:
+            source = CountedLines(file, report)
 
-        def on_reject(rejected: Rejected) -> None:
-            rejects.append((source.lines, rejected.reason, rejected.detail, rejected.raw))
-            if len(rejects) >= MAX_REJECTS_PER_BATCH:
-                send_rejects()
+            def on_reject(rejected: Rejected) -> None:
+                rejects.append((source.lines, rejected.reason, rejected.detail, rejected.raw))
+                if len(rejects) >= MAX_REJECTS_PER_BATCH:
+                    send_rejects()
 
-        views, engine = replay_partition(source, config, partition, partitions, on_reject if dead_letters else None)
-        for view in views:
-            conn.send(("views", [encode_view(view)]))
+            views, engine = replay_partition(source, config, partition, partitions, on_reject if dead_letters else None)
+            for view in views:
+                conn.send(("views", [encode_view(view)]))
         send_rejects()
         conn.send(("eof", engine.watermark.value))
         latest = conn.recv()

@@ -17,7 +17,7 @@ from kpi.replay import replay
 from kpi.sla import SlaPolicy
 from kpi.timestamps import format_ts
 from kpi.windows import parse_duration_seconds
-from streams.replay_jobs import AUTO_MAX_JOBS, ReplayJobError, auto_jobs, replay_parallel
+from streams.replay_jobs import AUTO_MAX_JOBS, CountedLines, ReplayJobError, auto_jobs, replay_parallel
 
 EPILOG = """\
 output (stdout), one JSON object per KPI, window and label set:
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
             text = start_cache[seconds] = format_ts(seconds)
         return text
 
-    counted = _Counting(source, progress)
+    counted = CountedLines(source, progress.tick)
     try:
         if jobs == 1:
             rows, totals = replay(counted, config, lambda rejected: dead_letter(rejected, counted.lines))
@@ -211,21 +211,6 @@ def run(args: argparse.Namespace) -> int:
         lines = counted.lines if jobs == 1 else totals.lines  # type: ignore[union-attr]
         _summary(totals.stats, lines, jobs)
     return 0
-
-
-class _Counting:
-    def __init__(self, source: IO[bytes], progress: _Progress) -> None:
-        self.source = source
-        self.progress = progress
-        self.lines = 0
-
-    def __iter__(self):
-        tick_every = 65_536
-        for line in self.source:
-            self.lines += 1
-            if not self.lines % tick_every:
-                self.progress.tick(self.lines)
-            yield line
 
 
 def _summary(stats, lines: int, jobs: int) -> None:
