@@ -144,8 +144,15 @@ class DistinctCounter:
 
     def merge(self, other: DistinctCounter) -> None:
         if other.items is not None:
-            for item in other.items:
-                self.add(item)
+            if self.items is not None:
+                # One set union in C; past the limit, the sketch of the union (registers
+                # do not depend on the order items arrive in, so this equals adding them).
+                self.items |= other.items
+                if len(self.items) > EXACT_LIMIT:
+                    self._to_hll()
+            else:
+                for item in other.items:
+                    self._hll_add(_hash64(item))
             return
         if self.items is not None:
             self._to_hll()
