@@ -194,11 +194,19 @@ class Decoder:
 
         What this accepts, `complete` finishes; what it refuses, `decode_slow` decides.
         """
+        if not raw.isascii():
+            # msgspec checks the UTF-8 of the strings it decodes, not of the fields it skips;
+            # the contract wants the whole message to be UTF-8 (decode_slow says invalid_json).
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
         try:
             return _TYPED.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-            # RecursionError: msgspec recurses into nested values (even ignored ones) up to
-            # the interpreter's limit; orjson, below, stops at 1024 levels with a reason.
+        except Exception:  # noqa: BLE001
+            # Whatever msgspec refuses (ValidationError, DecodeError, UnicodeDecodeError, a
+            # RecursionError from deep nesting: orjson below stops at 1024 levels with a
+            # reason), decode_slow decides. Nothing a message contains may raise from here.
             return None
 
     def complete(self, raw: bytes, typed: Any) -> Event | Rejected:

@@ -8,6 +8,7 @@ and combines their closed windows with a `WindowMerger`.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -119,16 +120,22 @@ class WindowMerger:
 
     A window is complete once every partition has closed it: partitions close windows in
     order and without gaps, so that is when each has closed a window at least as late, or
-    has finished.
+    has finished. A partition that has closed nothing yet (no events of its own so far)
+    holds every window back until it closes one or finishes.
     """
 
     def __init__(self, partitions: int, config: EngineConfig) -> None:
         self._pending: dict[int, list[WindowView]] = {}
+        self._starts: list[int] = []  # heap of the pending window starts
         self._closed_through = [-math.inf] * partitions  # window start, per partition
         self._config = config
 
     def add(self, partition: int, view: WindowView) -> None:
-        self._pending.setdefault(view.start_seconds, []).append(view)
+        views = self._pending.get(view.start_seconds)
+        if views is None:
+            views = self._pending[view.start_seconds] = []
+            heapq.heappush(self._starts, view.start_seconds)
+        views.append(view)
         self._closed_through[partition] = max(self._closed_through[partition], view.start_seconds)
 
     def finish(self, partition: int) -> None:
@@ -141,8 +148,8 @@ class WindowMerger:
     def ready(self) -> Iterator[WindowView]:
         """The windows every partition has closed, merged; each is returned once."""
         through = min(self._closed_through)
-        for start in sorted(k for k in self._pending if k <= through):
-            merged = merge_views(self._pending.pop(start))
+        while self._starts and self._starts[0] <= through:
+            merged = merge_views(self._pending.pop(heapq.heappop(self._starts)))
             assert merged is not None
             # Each partition capped its own label values; together they may exceed the cap.
             policy = LabelPolicy(self._config.max_label_values, dict(self._config.label_allow))

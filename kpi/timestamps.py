@@ -112,7 +112,7 @@ def _fraction(digits: str) -> float:
 
 def _is_fraction_z(s: str) -> bool:
     """The common "...:ss.fffZ" tail, checked without the regex."""
-    return s[-1] == "Z" and s[19] == "." and s[20:-1].isdigit() and s.isascii()
+    return len(s) > 21 and s[-1] == "Z" and s[19] == "." and s[20:-1].isdigit() and s.isascii()
 
 
 def format_ts(seconds: float) -> str:

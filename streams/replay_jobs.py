@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import os
+import stat
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
@@ -54,9 +56,29 @@ def replay_parallel(
     return _run(path, config, jobs, on_reject, on_progress, totals), totals
 
 
-def _context() -> mp.context.BaseContext:
-    # fork starts in milliseconds and needs nothing pickled; spawn where there is no fork.
-    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+def can_fork() -> bool:
+    """The processes must be forked: routing uses str hashes, salted per interpreter, which
+    forked children share with their parent (and spawned ones would not)."""
+    return "fork" in mp.get_all_start_methods()
+
+
+def usable_cores() -> int:
+    sched_getaffinity = getattr(os, "sched_getaffinity", None)  # Linux only
+    return len(sched_getaffinity(0)) if sched_getaffinity is not None else os.cpu_count() or 1
+
+
+def splittable(path: str) -> str | None:
+    """Why `path` cannot be replayed by several processes, or None if it can."""
+    if path == "-":
+        return "stdin can be read only once"
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return f"{path} is not a regular file (a pipe or device can be read only once)"
+    except OSError:
+        return None  # the caller's open() reports the problem
+    if not can_fork():
+        return "this platform cannot fork processes"
+    return None
 
 
 def _run(
@@ -67,7 +89,7 @@ def _run(
     on_progress: Callable[[int], None] | None,
     totals: ParallelTotals,
 ) -> Iterator[WindowRow]:
-    ctx = _context()
+    ctx = mp.get_context("fork")
     conns: list[Connection] = []
     procs = []
     try:
@@ -201,12 +223,12 @@ def _child(conn: Connection, path: str, config: EngineConfig, partition: int, pa
 
 
 def auto_jobs(path: str, cores: int, size_bytes: int) -> int:
-    """--jobs auto: one process for stdin and small files, else one per core up to 4.
+    """--jobs auto: one process for stdin, pipes and small files, else one per core up to 4.
 
-    Every process parses the whole file, so beyond a few processes the parsing they all
+    Every process decodes the whole file, so beyond a few processes the decoding they all
     repeat outweighs the engine work they split.
     """
-    if path == "-" or size_bytes < AUTO_MIN_BYTES:
+    if size_bytes < AUTO_MIN_BYTES or splittable(path) is not None:
         return 1
     return max(1, min(cores, AUTO_MAX_JOBS))
 

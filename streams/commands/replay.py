@@ -17,7 +17,9 @@ from kpi.replay import replay
 from kpi.sla import SlaPolicy
 from kpi.timestamps import format_ts
 from kpi.windows import parse_duration_seconds
-from streams.replay_jobs import AUTO_MAX_JOBS, CountedLines, ReplayJobError, auto_jobs, replay_parallel
+from streams.replay_jobs import (
+    AUTO_MAX_JOBS, CountedLines, ReplayJobError, auto_jobs, replay_parallel, splittable, usable_cores,
+)
 
 EPILOG = """\
 output (stdout), one JSON object per KPI, window and label set:
@@ -129,15 +131,16 @@ def _jobs(args: argparse.Namespace) -> int:
             size = os.stat(args.file).st_size
         except OSError:
             return 1  # the open below reports the problem
-        return auto_jobs(args.file, len(os.sched_getaffinity(0)), size)
+        return auto_jobs(args.file, usable_cores(), size)
     try:
         jobs = int(args.jobs)
     except ValueError:
         jobs = 0
     if jobs < 1:
         raise ConfigError(f"--jobs must be a whole number >= 1 or auto, got {args.jobs!r}")
-    if jobs > 1 and args.file == "-":
-        raise ConfigError("--jobs > 1 needs a file: every process reads it, and stdin can be read only once (use --jobs 1)")
+    why_not = splittable(args.file) if jobs > 1 else None
+    if why_not is not None:
+        raise ConfigError(f"--jobs > 1 needs a regular file that every process reads, but {why_not} (use --jobs 1)")
     return jobs
 
 

@@ -218,3 +218,28 @@ def test_a_repeated_key_counts_once_the_last_one_wins() -> None:
     event = decode(data)
     assert isinstance(event, Event) and event.type == "customer.active"
     assert event.body.customer_id == "c"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"event_id":"e2","ts":1,"type":"customer.active","customer_id":"c\xff"}',  # a field the type uses
+        b'{"event_id":"e2","ts":1,"type":"customer.active","customer_id":"c\xed\xa0\x80"}',  # an encoded surrogate
+        b'{"event_id":"e","ts":1,"type":"customer.active","customer_id":"c","x\xff":1}',  # an unknown key
+        b'{"event_id":"e","ts":1,"type":"customer.active","customer_id":"c","x":"\xff"}',  # an ignored value
+        b'{"event_id":"e\xff","ts":1,"type":"customer.active","customer_id":"c"}',
+    ],
+)
+def test_invalid_utf8_anywhere_is_invalid_json(data: bytes) -> None:
+    result = decode(data)
+    assert isinstance(result, Rejected) and result.reason == contract.INVALID_JSON, result
+
+
+def test_non_ascii_utf8_is_fine() -> None:
+    event = decode('{"event_id":"é","ts":1,"type":"feature.used","customer_id":"c","feature":"Übersicht","x":"日本"}'.encode())
+    assert isinstance(event, Event) and event.body.feature == "Übersicht"
+
+
+def test_a_huge_number_in_an_ignored_field_is_skipped() -> None:
+    # Documented in docs/events.md: valid JSON, a field the type does not use.
+    assert isinstance(decode(b'{"event_id":"e","ts":1,"type":"customer.active","customer_id":"c","x":1e400}'), Event)

@@ -158,10 +158,15 @@ def test_jobs_on_a_generated_stream_with_bad_lines_and_duplicates(tmp_path: Path
     assert f"rejected invalid_timestamp: {len(good) // 1009 + 1:,}" in summary
 
 
-def test_jobs_cannot_split_stdin(events_file: Path) -> None:
+def test_jobs_cannot_split_stdin_or_a_pipe(events_file: Path, tmp_path: Path) -> None:
     result = cli("-", "--jobs", "2", stdin=events_file.read_bytes())
     assert result.returncode == 2
     assert "stdin" in result.stderr.decode() and "--jobs 1" in result.stderr.decode()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # nobody writes to it: the check must come before any open
+    result = cli(str(fifo), "--jobs", "2")
+    assert result.returncode == 2
+    assert "not a regular file" in result.stderr.decode()
 
 
 def test_group_by_limits_the_breakdowns(events_file: Path) -> None:

@@ -187,3 +187,10 @@ def test_every_millisecond_form_parses_like_the_general_path() -> None:
     for bad in ("2026-03-04T05:06:07.1a3Z", "2026-03-04T05:06:07.+12Z", "2026-03-04T05:06:07. 12Z", "2026-03-04T05:06:07.１２３Z"):
         with pytest.raises(TimestampError):
             parse_ts_seconds(bad)
+
+
+@pytest.mark.parametrize("value", ["2026-01-01T00:00:3Z", "2026-01-01T00:00:[Z", "2026-01-01T00:00:\u0000Z", "2026-01-01T00:00:00.Z"])
+def test_short_and_broken_seconds_are_invalid_not_a_crash(value: str) -> None:
+    with pytest.raises(TimestampError) as err:
+        parse_ts_seconds(value)
+    assert err.value.reason == INVALID

@@ -50,7 +50,7 @@ import workload  # noqa: E402
 from streams.stack.jars import DEFAULT_KAFKA_VERSION  # noqa: E402
 from streams.stack.kafka import KafkaNode  # noqa: E402
 from streams.stack.ports import free_port  # noqa: E402
-from streams.replay_jobs import AUTO_MIN_BYTES, auto_jobs  # noqa: E402
+from streams.replay_jobs import AUTO_MIN_BYTES, auto_jobs, usable_cores  # noqa: E402
 from streams.stack.topics import TopicSpec, ensure_topics  # noqa: E402
 
 KAFKA_MODES = ("raw", "faust-noop", "faust-table", "worker", "worker-batch", "quix-noop", "quix-nps")
@@ -159,7 +159,7 @@ def engine_section(n: int, tmp: Path, survey_file: Path, timeout: float, repeat:
     log(f"generated {n:,} events in {time.perf_counter() - t:.1f} s ({path.stat().st_size / 1e6:.0f} MB)")
     rows = []
     # What `replay --jobs auto` picks for a large file on this machine.
-    jobs = auto_jobs(str(path), len(os.sched_getaffinity(0)), AUTO_MIN_BYTES)
+    jobs = auto_jobs(str(path), usable_cores(), AUTO_MIN_BYTES)
     mix = [("parse", None, 1), ("replay", "1h", 1), ("replay", "1m", 1)]
     if jobs > 1:
         mix += [("replay", "1h", jobs), ("replay", "1m", jobs)]
