@@ -36,11 +36,14 @@ LATE = "late"
 TOO_LARGE = "too_large"
 # The live worker's guard against clocks far ahead (kpi.engine `not_after`); replays have none.
 FUTURE = "future_timestamp"
+# The worker's last line of defence: processing a record raised (a bug, not bad input). The
+# record is kept with the error rather than redelivered forever.
+INTERNAL_ERROR = "internal_error"
 
 REASONS = (
     INVALID_JSON, NOT_AN_OBJECT, MISSING_FIELD, WRONG_TYPE, OUT_OF_RANGE, EMPTY_FIELD,
     UNKNOWN_TYPE, UNSUPPORTED_CURRENCY, NAIVE_TIMESTAMP, INVALID_TIMESTAMP,
-    UNKNOWN_TICKET, TICKET_EXISTS, LATE, TOO_LARGE, FUTURE,
+    UNKNOWN_TICKET, TICKET_EXISTS, LATE, TOO_LARGE, FUTURE, INTERNAL_ERROR,
 )
 
 # Field kinds. Strings are non-empty; scores carry their range.

@@ -230,7 +230,15 @@ class Processor:
             )
             engine.stats.rejected[outcome.reason] += 1
         else:
-            outcome = engine.process_raw(value, not_after)
+            try:
+                outcome = engine.process_raw(value, not_after)
+            except Exception as exc:  # noqa: BLE001
+                # Decoding never raises on input (fuzzed in tests/kpi/test_properties.py), so
+                # this is a bug. Keep the record and the error in the dead letters and go on:
+                # raising would make Kafka redeliver it, and the partition would never move.
+                log.exception("processing %s-%d offset %d raised; dead-lettered as %s", topic, partition, offset, contract.INTERNAL_ERROR)
+                outcome = Rejected(contract.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", value)
+                engine.stats.rejected[outcome.reason] += 1
         if outcome is ACCEPTED or outcome is DUPLICATE:
             self.events[(topic, outcome)] += 1
             return outcome

@@ -182,7 +182,8 @@ def test_rejects_carry_reason_detail_and_raw_bytes(data: bytes, reason: str) -> 
 
 
 def test_decode_table_covers_every_decode_reason() -> None:
-    engine_reasons = {contract.UNKNOWN_TICKET, contract.TICKET_EXISTS, contract.LATE, contract.TOO_LARGE, contract.FUTURE}
+    engine_reasons = {contract.UNKNOWN_TICKET, contract.TICKET_EXISTS, contract.LATE, contract.TOO_LARGE, contract.FUTURE,
+                      contract.INTERNAL_ERROR}
     assert {reason for _, reason in DECODE_REJECTS} == set(contract.REASONS) - engine_reasons
 
 

@@ -83,3 +83,34 @@ def test_a_revoked_partition_is_forgotten() -> None:
     p.handle("surveys", 0, 0, survey("a", NOW - 10))
     p.drop(("surveys", 0))
     assert p.engines == {} and p.dirty_partitions() == [] and p.evaluate().views == {}
+
+
+class _Flaky:
+    """An engine with a bug: processing one event raises. (A wrapper, since the compiled
+    Engine's methods cannot be patched.)"""
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+    def process_raw(self, raw: bytes, not_after: float = float("inf")):
+        if b'"boom"' in raw:
+            raise IndexError("string index out of range")
+        return self._engine.process_raw(raw, not_after)
+
+
+def test_a_record_whose_processing_raises_is_dead_lettered_and_the_partition_goes_on(caplog) -> None:
+    """The last line of defence against a bug: not an exception out of the batch (Kafka would
+    redeliver the record forever), but a dead letter with the error."""
+    dead: list[DeadLetter] = []
+    p = processor(dead)
+    assert p.handle("surveys", 0, 0, survey("a", NOW - 10)) == "accepted"
+    p.engines[("surveys", 0)] = _Flaky(p.engines[("surveys", 0)])
+    records = [survey("boom", NOW - 9), survey("b", NOW - 8, 0, customer="c2")]
+    assert p.handle_batch("surveys", 0, [type("R", (), {"offset": 1 + i, "value": v})() for i, v in enumerate(records)]) == "accepted"
+    assert [(d.reason, d.offset, d.detail) for d in dead] == [("internal_error", 1, "IndexError: string index out of range")]
+    assert p.rejected == {"internal_error": 1}
+    assert p.next_offsets[("surveys", 0)] == 3
+    assert "internal_error" in caplog.text
