@@ -37,7 +37,8 @@ examples:
 --jobs splits the events by entity like Kafka partitions (tickets by ticket_id, the rest
 by customer_id); each process reads the whole file and keeps its share, and the windows
 are merged. The rows equal those of --jobs 1 when events arrive at most --grace out of
-order and no event_id is reused for another ticket or customer (docs/replay.md). With
+order, no event_id is reused for another ticket or customer, and no process goes a long
+time without events of its own (docs/replay.md lists the conditions). With
 --jobs > 1, dead letters come grouped by process: sort them by "line" for file order.
 
 The summary (events read, accepted, duplicates, rejected by reason) goes to stderr.
@@ -63,13 +64,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="breakdowns to report besides the overall rows, each on its own: "
         "team, channel, priority (default: all three)",
     )
-    p.add_argument("--dead-letter", metavar="PATH", help="write each rejected line as JSON with reason, detail and raw")
+    p.add_argument("--dead-letter", metavar="PATH", help="write each rejected line as JSON with reason, detail, line (number in the file) and raw")
     p.add_argument("--currency", default="USD", help="reporting currency (default USD)")
     p.add_argument("--fx", action="append", default=[], metavar="CUR=RATE", help="accept CUR, converted at RATE to the reporting currency (repeatable)")
     p.add_argument("--sla", action="append", default=[], metavar="PRIORITY=DURATION", help="resolution target, e.g. urgent=2h (repeatable; defaults urgent=4h high=8h normal=24h low=72h)")
     p.add_argument(
         "--jobs", default="auto", metavar="N",
-        help=f"processes to replay with (default auto: 1 for stdin or files under 32 MiB, else one per core, up to {AUTO_MAX_JOBS})",
+        help=f"processes to replay with (default auto: 1 for stdin, pipes and files under 32 MiB, else one per core, up to {AUTO_MAX_JOBS})",
     )
     p.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
     p.set_defaults(func=run)
