@@ -108,7 +108,8 @@ def _struct(etype: str) -> type:
 
 STRUCTS: dict[str, type] = {etype: _struct(etype) for etype in SCHEMAS}
 TYPE_OF_STRUCT: dict[type, str] = {cls: etype for etype, cls in STRUCTS.items()}
-_TYPED = msgspec.json.Decoder(Union[tuple(STRUCTS.values())])  # type: ignore[misc]
+_ANY_EVENT: Any = Union[tuple(STRUCTS.values())]  # type: ignore[misc]
+_TYPED = msgspec.json.Decoder(_ANY_EVENT)
 
 
 class Event:
@@ -250,7 +251,7 @@ class Decoder:
         # Valid by the contract, refused by msgspec for a reason the contract does not
         # have (a repeated key, say: the parsed object keeps the last): convert the object.
         try:
-            typed = msgspec.convert(obj, Union[tuple(STRUCTS.values())])  # type: ignore[arg-type]
+            typed = msgspec.convert(obj, _ANY_EVENT)
         except msgspec.ValidationError as exc:
             return Rejected(WRONG_TYPE, f"event does not match its type: {exc}", raw)
         return self.complete(raw, typed)

@@ -20,7 +20,7 @@ import orjson
 
 from kpi.aggregates import Bucket, GroupAgg, LabelKey
 from kpi.config import EngineConfig, SeriesSpec
-from kpi.engine import Engine, _Customer, _Ticket
+from kpi.engine import Engine, Stats, _Customer, _Ticket
 from kpi.series import EndState, Series, WindowView
 from kpi.sketches import DistinctCounter, QuantileSketch
 
@@ -195,9 +195,23 @@ def config_fingerprint(config: EngineConfig, specs: tuple[SeriesSpec, ...]) -> l
     ]
 
 
+def encode_stats(st: Stats) -> list:
+    return [st.read, st.accepted, st.duplicates, dict(st.rejected), st.tickets_expired, st.customers_evicted]
+
+
+def add_stats(st: Stats, encoded: list) -> None:
+    """Add encoded counters to `st` (into a fresh Stats: restore them)."""
+    read, accepted, duplicates, rejected, tickets_expired, customers_evicted = encoded
+    st.read += read
+    st.accepted += accepted
+    st.duplicates += duplicates
+    st.rejected.update(rejected)
+    st.tickets_expired += tickets_expired
+    st.customers_evicted += customers_evicted
+
+
 def engine_state(engine: Engine, specs: tuple[SeriesSpec, ...]) -> dict:
     wm = engine.watermark.value
-    st = engine.stats
     return {
         "version": STATE_VERSION,
         "config": config_fingerprint(engine.config, specs),
@@ -211,7 +225,7 @@ def engine_state(engine: Engine, specs: tuple[SeriesSpec, ...]) -> dict:
         "ticket_expiry": [[at, tid] for at, tid in engine._ticket_expiry],
         "customers": [[cid, c.since, [[t, k] for t, k in c.recent]] for cid, c in engine._customers.items()],
         "labels": {dim: sorted(seen) for dim, seen in engine.labels._seen.items()},
-        "stats": [st.read, st.accepted, st.duplicates, dict(st.rejected), st.tickets_expired, st.customers_evicted],
+        "stats": encode_stats(engine.stats),
         "series": [_enc_series(s) for s in engine.series],
     }
 
@@ -245,9 +259,7 @@ def restore_engine(state: dict, config: EngineConfig, specs: tuple[SeriesSpec, .
     engine._customers = customers
     for dim, seen in state["labels"].items():
         engine.labels._seen[dim] = set(seen)
-    st = engine.stats
-    st.read, st.accepted, st.duplicates, rejected, st.tickets_expired, st.customers_evicted = state["stats"]
-    st.rejected.update(rejected)
+    add_stats(engine.stats, state["stats"])
     if len(state["series"]) != len(engine.series):
         raise StateError("the number of series differs between the state and the configuration")
     for s, d in zip(engine.series, state["series"]):

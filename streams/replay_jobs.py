@@ -25,7 +25,7 @@ from kpi.config import EngineConfig
 from kpi.contract import Rejected
 from kpi.engine import Stats
 from kpi.replay import WindowMerger, WindowRow, closed_views, replay_partition, rows_of
-from kpi.state import decode_view, encode_view
+from kpi.state import add_stats, decode_view, encode_stats, encode_view
 
 # Lines between progress reports and dead-letter batches; also bounds a batch's size.
 REPORT_EVERY_LINES = 65_536
@@ -131,7 +131,7 @@ def _run(
                         for c in conns:
                             c.send(latest)
                 elif kind == "done":
-                    _add_stats(totals.stats, payload["stats"])
+                    add_stats(totals.stats, payload["stats"])
                     totals.lines = payload["lines"]
                     merger.finish(i)
                     running.discard(i)
@@ -145,23 +145,6 @@ def _run(
             proc.join()
         for conn in conns:
             conn.close()
-
-
-def _add_stats(total: Stats, part: dict) -> None:
-    total.read += part["read"]
-    total.accepted += part["accepted"]
-    total.duplicates += part["duplicates"]
-    total.rejected.update(part["rejected"])
-    total.tickets_expired += part["tickets_expired"]
-    total.customers_evicted += part["customers_evicted"]
-
-
-def _stats_dict(stats: Stats) -> dict:
-    return {
-        "read": stats.read, "accepted": stats.accepted, "duplicates": stats.duplicates,
-        "rejected": dict(stats.rejected), "tickets_expired": stats.tickets_expired,
-        "customers_evicted": stats.customers_evicted,
-    }
 
 
 class CountedLines:
@@ -211,7 +194,7 @@ def _child(conn: Connection, path: str, config: EngineConfig, partition: int, pa
         latest = conn.recv()
         engine.flush(None if math.isinf(latest) else latest)
         conn.send(("views", [encode_view(v) for v in closed_views(engine)]))
-        conn.send(("done", {"stats": _stats_dict(engine.stats), "lines": source.lines}))
+        conn.send(("done", {"stats": encode_stats(engine.stats), "lines": source.lines}))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the replay
         try:
             detail = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
