@@ -79,15 +79,18 @@ def wall_tiles(model: Model) -> list[Tile]:
             ((None, "green"), (stale / 3, "amber"), (stale, "red")),
             "Time since the newest event the workers accepted: how fresh every number here is. "
             f"Red from {model.pipeline.stale_max_age.human()} (KpiDataStale), red NO DATA when no worker reports.",
+            target=f"red from {model.pipeline.stale_max_age.human()}",
         ),
         Tile(
             "breached", "Breached now", f"sum({c.SLA_BREACHED})", Source(c.SLA_BREACHED, aggregate="sum"),
             "none", 0, ((None, "green"), (1, "red")), "Open tickets already past their resolution target.",
+            target="red from 1",
         ),
         Tile(
             "at_risk", f"Breach within {horizon}", f"sum({sel(c.SLA_AT_RISK, eq('within', horizon))})",
             Source(c.SLA_AT_RISK, match=(("within", horizon),), aggregate="sum"),
             "none", 0, ((None, "green"), (1, "amber")), f"Open tickets that breach their target within {horizon} unless resolved.",
+            target="amber from 1",
         ),
     ]
     tiles += [kpi_tile(k) for k in model.wall_kpis]
