@@ -28,9 +28,10 @@ class Source:
 
     `match`: label values a series must carry; `absent`: labels it must not carry (overall
     KPI series have no breakdown label). `aggregate`: "one" (the single matching series; none
-    = no data) or "sum" (of every match; none = 0, as the worker exposes no SLA series while
-    it tracks no open ticket). `transform`: "value", or "one_minus" (attainment = 1 - breach
-    ratio), or "age" (server time minus the value, a timestamp in seconds).
+    = no data), "max" (none = no data) or "sum" (of every match; none = 0, as the worker
+    exposes no SLA series while it tracks no open ticket). `transform`: "value", "one_minus"
+    (attainment = 1 - breach ratio) or "age" (the worker's time minus the value, a timestamp
+    in seconds).
     """
 
     metric: str
