@@ -24,6 +24,7 @@ from streams.exporter import Exporter, encode_partial
 from streams.exposition import build_registry
 from streams.processor import DeadLetter, Processor
 from streams.settings import Settings
+from streams.wall import wall_response
 
 log = logging.getLogger("kpi_monitor.worker")
 
@@ -180,6 +181,10 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     @app.page("/metrics")
     async def metrics(self, request):  # type: ignore[no-untyped-def]
         return Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    @app.page("/wall")
+    async def wall(self, request):  # type: ignore[no-untyped-def]
+        return wall_response()
 
     @app.page("/healthz")
     async def healthz(self, request):  # type: ignore[no-untyped-def]
