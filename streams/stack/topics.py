@@ -9,18 +9,17 @@ low-volume and read in order, so it has 1.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
+from kpi.contract import TOPICS
+from streams.settings import DEFAULT_DEAD_LETTER_TOPIC
 from streams.stack.aio import run_sync
 from streams.stack.errors import StackError
 
-TICKETS_TOPIC = "tickets"
-SURVEYS_TOPIC = "surveys"
-ORDERS_TOPIC = "orders"
-CUSTOMERS_TOPIC = "customers"
-DEAD_LETTER_TOPIC = "kpi-dead-letter"
-INPUT_TOPICS = (TICKETS_TOPIC, SURVEYS_TOPIC, ORDERS_TOPIC, CUSTOMERS_TOPIC)
+# The input topics are the event contract's; the dead-letter topic is the worker's default.
+INPUT_TOPICS = TOPICS
+DEAD_LETTER_TOPIC = DEFAULT_DEAD_LETTER_TOPIC
 
 DEFAULT_PARTITIONS = 4
 DEFAULT_DEAD_LETTER_PARTITIONS = 1
