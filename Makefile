@@ -57,7 +57,7 @@ status:
 test:
 	$(VENV)/bin/python -m pytest
 
-# Rewrites deploy/prometheus/*.yml and deploy/alertmanager/alertmanager.yml from
+# Rewrites deploy/prometheus/*.yml and deploy/alertmanager/*.yml from
 # their templates in streams/stack/; tests/deploy fails when they drift.
 deploy-config:
 	$(VENV)/bin/python -m streams.stack.render
