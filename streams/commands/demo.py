@@ -143,6 +143,7 @@ def prometheus_query_url(prometheus_url: str, expr: str = DEMO_QUERY, range_inpu
 def demo_links(*, metrics_url: str, prometheus_url: str, alertmanager_url: str, prefix: str) -> list[tuple[str, str]]:
     """(label, URL) of every page the demo prints; each answers 200 while the demo runs."""
     return [
+        ("wall", metrics_url.removesuffix("/metrics") + "/wall"),
         ("metrics", metrics_url),
         ("prometheus", prometheus_query_url(prometheus_url, prefix=prefix)),
         ("alerts", f"{prometheus_url}{prefix}/alerts"),

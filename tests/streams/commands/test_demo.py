@@ -72,6 +72,7 @@ def test_demo_links_are_the_pages_that_exist_in_the_installed_versions() -> None
     # Debian's Alertmanager has no web UI: its API is what answers.
     assert links["alertmanager"] == "http://a:3/api/v2/alerts"
     assert links["metrics"] == "http://w:1/metrics"
+    assert links["wall"] == "http://w:1/wall"
 
 
 def test_worker_grace_covers_the_warmup_burst() -> None:
@@ -251,8 +252,8 @@ def test_demo_links_answer_alerts_print_and_sighup_leaves_nothing_running(tmp_pa
         text = demo.text
         assert "starting clean: the topics are empty" in text and "warm-up: sending the last 10m" in text
         # Every printed link answers 200 from the installed Prometheus and Alertmanager.
-        links = re.findall(r"^  (metrics|prometheus|alerts|targets|alertmanager) +(http\S+)$", text, re.M)
-        assert [label for label, _ in links] == ["metrics", "prometheus", "alerts", "targets", "alertmanager"], text
+        links = re.findall(r"^  (wall|metrics|prometheus|alerts|targets|alertmanager) +(http\S+)$", text, re.M)
+        assert [label for label, _ in links] == ["wall", "metrics", "prometheus", "alerts", "targets", "alertmanager"], text
         assert {url: _status(url) for _, url in links} == {url: 200 for _, url in links}
         assert f"{demo.prometheus_url}/classic/alerts" in text
         assert f"{demo.alertmanager_url}/api/v2/alerts" in text
