@@ -16,6 +16,7 @@ from kpi.formulas import kpi_rows
 from kpi.sla import SlaPolicy
 from kpi.sketches import EXACT_LIMIT
 
+from .data import checkpoint_v1
 from .kpi_streamgen import SLA, arrival_order, generate, with_duplicates
 from .kpi_testkit import DAY0
 
@@ -93,3 +94,27 @@ def test_a_state_from_another_configuration_or_version_is_refused() -> None:
         state.restore_engine({**saved, "version": 99}, CONFIG, SPECS)
     with pytest.raises(state.StateError, match="undecodable"):
         state.loads(b"not zlib")
+
+
+def test_a_checkpoint_written_by_format_version_1_is_restored_and_continues_exactly() -> None:
+    # tests/kpi/data/checkpoint-v1.zlib was written by the version-1 codec for an engine
+    # that had processed checkpoint_v1.prefix(); today's code must pick it up as a worker
+    # restarting on it would, and go on exactly as an engine that never stopped.
+    saved = state.loads(checkpoint_v1.BLOB.read_bytes())
+    assert saved["offset"] == checkpoint_v1.OFFSET
+    restored = state.restore_engine(saved["engine"], checkpoint_v1.CONFIG, checkpoint_v1.SPECS)
+    uninterrupted = Engine(checkpoint_v1.CONFIG, series=checkpoint_v1.SPECS)
+    for raw in checkpoint_v1.prefix():
+        uninterrupted.process_raw(raw)
+    uninterrupted.drain_closed()  # windows closed before the checkpoint were reported then
+    assert sorted(restored.open_tickets()) == sorted(uninterrupted.open_tickets())
+    assert _observe(restored) == _observe(uninterrupted)
+    suffix = checkpoint_v1.suffix()
+    for i, raw in enumerate(suffix):
+        assert restored.process_raw(raw) == uninterrupted.process_raw(raw), raw
+        if i % 500 == 0:
+            assert _observe(restored) == _observe(uninterrupted)
+    for engine in (restored, uninterrupted):
+        engine.flush()
+    assert _observe(restored) == _observe(uninterrupted)
+    assert restored.stats == uninterrupted.stats
