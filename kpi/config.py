@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kpi.durations import DAY_SECONDS
 from kpi.errors import ConfigError
 from kpi.sla import SlaPolicy
 from kpi.windows import check_window_seconds
 
 GROUP_BY_DIMENSIONS = ("team", "channel", "priority")
-DAY_SECONDS = 86_400
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kpi.contract import PRIORITIES
+from kpi.durations import HOUR_SECONDS
 from kpi.errors import ConfigError
 
-HOUR_SECONDS = 3600
 DEFAULT_TARGETS_SECONDS = {
     "urgent": 4 * HOUR_SECONDS,
     "high": 8 * HOUR_SECONDS,

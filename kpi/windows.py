@@ -8,25 +8,28 @@ the day boundaries the stickiness KPI needs.
 from __future__ import annotations
 
 import math
-import re
 
+from kpi.durations import DAY_SECONDS, DurationSyntax  # DAY_SECONDS: also imported from here
 from kpi.errors import ConfigError
 
-DAY_SECONDS = 86_400
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": DAY_SECONDS, None: 1}
+# How settings, `kpi-monitor replay` flags and SLA targets write durations: whole units,
+# blanks allowed, a bare number is seconds.
+SETTINGS_DURATION = DurationSyntax(units=("s", "m", "h", "d"), bare_seconds=True, spaces=True)
 
 
 def parse_duration_seconds(text: str | int | float) -> int:
-    """'90s', '5m', '1h', '1d' or a plain number of seconds -> whole seconds."""
+    """'90s', '5m', '1h', '1d' or a plain number of seconds -> whole seconds.
+
+    Raises ConfigError for anything else (negative, fractional, other units, bool).
+    """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if text < 0 or text != int(text):
             raise ConfigError(f"duration must be a whole, non-negative number of seconds, got {text!r}")
         return int(text)
-    match = _DURATION.match(str(text))
-    if not match:
+    seconds = SETTINGS_DURATION.parse(str(text))
+    if seconds is None:
         raise ConfigError(f"cannot read duration {text!r}: use e.g. 30s, 5m, 1h or 1d")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return int(seconds)
 
 
 def check_window_seconds(size_seconds: int) -> int:
