@@ -127,6 +127,9 @@ class Event:
 
 @dataclass(slots=True)
 class Rejected:
+    """An event that was not counted: `reason` from kpi.reasons (a metric label), `detail`
+    for people, `raw` the message as received (for the dead letter; b"" when not known)."""
+
     reason: str
     detail: str
     raw: bytes
@@ -180,6 +183,7 @@ class Decoder:
         self._rates = {reporting_currency: 1.0, **(fx_rates or {})}
 
     def decode(self, raw: bytes) -> Event | Rejected:
+        """One raw message (JSON bytes) as an Event, or the Rejected saying why not; never raises."""
         typed = self.typed(raw)
         if typed is None:
             return self.decode_slow(raw)

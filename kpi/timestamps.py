@@ -14,6 +14,8 @@ MAX_SECONDS = 253_402_214_400.0  # 9999-12-31T00:00:00Z
 
 
 class TimestampError(ValueError):
+    """A `ts` the contract refuses: `reason` (NAIVE or INVALID, a reject reason) and `detail`."""
+
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
