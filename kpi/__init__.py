@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib.abc import MetaPathFinder
-from importlib.machinery import ModuleSpec
-from importlib.util import spec_from_file_location
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
 
 # The hot path: modules run once per event.
 COMPILED_MODULES = (
@@ -45,8 +46,9 @@ COMPILED_MODULES = (
 PURE_PYTHON_ENV = "KPI_MONITOR_PURE_PYTHON"
 
 
-class _SourcesFirst(MetaPathFinder):
-    """Finds the `.py` of a compiled module, ahead of its `.so`."""
+class _SourcesFirst:
+    """A meta path finder (sys.meta_path) that finds the `.py` of a compiled module ahead
+    of its `.so`."""
 
     def __init__(self, package_dir: str) -> None:
         self._package_dir = package_dir
@@ -56,7 +58,11 @@ class _SourcesFirst(MetaPathFinder):
         if package != __name__ or module not in COMPILED_MODULES:
             return None
         source = os.path.join(self._package_dir, f"{module}.py")
-        return spec_from_file_location(fullname, source) if os.path.exists(source) else None
+        if not os.path.exists(source):
+            return None
+        from importlib.util import spec_from_file_location
+
+        return spec_from_file_location(fullname, source)
 
 
 if os.environ.get(PURE_PYTHON_ENV) == "1" and not any(isinstance(f, _SourcesFirst) for f in sys.meta_path):
