@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kpi.durations import DAY_SECONDS
 from kpi.errors import ConfigError
 from kpi.sla import SlaPolicy
 from kpi.windows import check_window_seconds
 
 GROUP_BY_DIMENSIONS = ("team", "channel", "priority")
-DAY_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,17 @@ class SeriesSpec:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    """The engine's rules, validated when built (ConfigError names what to fix).
+
+    `window_seconds`: the replay's window (divides a day). `grace_seconds`: how far behind
+    the watermark an event may be and still count. `sla`: targets per priority.
+    `reporting_currency` and `fx_rates` (currency -> units of the reporting currency per
+    unit): what order amounts are converted into. `group_by`: the ticket labels KPIs are
+    broken down by. `ticket_retention_seconds`: how long a ticket is tracked after its
+    creation. `max_customers`: the cap on customers tracked for churn (oldest evicted).
+    `max_label_values`, `label_allow`: the label cap and allow-lists (kpi.labels).
+    """
+
     window_seconds: int = 3600
     grace_seconds: float = 300
     sla: SlaPolicy = field(default_factory=SlaPolicy)

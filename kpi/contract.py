@@ -14,37 +14,30 @@ from typing import Annotated, Any, Literal, Optional, Union
 import msgspec
 import orjson
 
+# Reject reasons are defined in kpi.reasons; the contract's callers name them from here
+# (`contract.LATE`, `contract.REASONS`).
+from kpi.reasons import (
+    EMPTY_FIELD,
+    FUTURE,
+    INTERNAL_ERROR,
+    INVALID_JSON,
+    INVALID_TIMESTAMP,
+    LATE,
+    MISSING_FIELD,
+    NAIVE_TIMESTAMP,
+    NOT_AN_OBJECT,
+    OUT_OF_RANGE,
+    REASONS,
+    TICKET_EXISTS,
+    TOO_LARGE,
+    UNKNOWN_TICKET,
+    UNKNOWN_TYPE,
+    UNSUPPORTED_CURRENCY,
+    WRONG_TYPE,
+)
 from kpi.timestamps import TimestampError, parse_ts_seconds
 
 PRIORITIES = ("urgent", "high", "normal", "low")
-
-# Reject reasons: stable strings, used as a metric label and in dead letters.
-INVALID_JSON = "invalid_json"
-NOT_AN_OBJECT = "not_an_object"
-MISSING_FIELD = "missing_field"
-WRONG_TYPE = "wrong_type"
-OUT_OF_RANGE = "out_of_range"
-EMPTY_FIELD = "empty_field"
-UNKNOWN_TYPE = "unknown_type"
-UNSUPPORTED_CURRENCY = "unsupported_currency"
-NAIVE_TIMESTAMP = "naive_timestamp"
-INVALID_TIMESTAMP = "invalid_timestamp"
-# Raised by the engine, not by decoding, but listed here so all reasons live in one place.
-UNKNOWN_TICKET = "unknown_ticket"
-TICKET_EXISTS = "ticket_exists"
-LATE = "late"
-TOO_LARGE = "too_large"
-# The live worker's guard against clocks far ahead (kpi.engine `not_after`); replays have none.
-FUTURE = "future_timestamp"
-# The worker's last line of defence: processing a record raised (a bug, not bad input). The
-# record is kept with the error rather than redelivered forever.
-INTERNAL_ERROR = "internal_error"
-
-REASONS = (
-    INVALID_JSON, NOT_AN_OBJECT, MISSING_FIELD, WRONG_TYPE, OUT_OF_RANGE, EMPTY_FIELD,
-    UNKNOWN_TYPE, UNSUPPORTED_CURRENCY, NAIVE_TIMESTAMP, INVALID_TIMESTAMP,
-    UNKNOWN_TICKET, TICKET_EXISTS, LATE, TOO_LARGE, FUTURE, INTERNAL_ERROR,
-)
 
 # Field kinds. Strings are non-empty; scores carry their range.
 _STR = "str"
@@ -134,6 +127,9 @@ class Event:
 
 @dataclass(slots=True)
 class Rejected:
+    """An event that was not counted: `reason` from kpi.reasons (a metric label), `detail`
+    for people, `raw` the message as received (for the dead letter; b"" when not known)."""
+
     reason: str
     detail: str
     raw: bytes
@@ -187,6 +183,7 @@ class Decoder:
         self._rates = {reporting_currency: 1.0, **(fx_rates or {})}
 
     def decode(self, raw: bytes) -> Event | Rejected:
+        """One raw message (JSON bytes) as an Event, or the Rejected saying why not; never raises."""
         typed = self.typed(raw)
         if typed is None:
             return self.decode_slow(raw)

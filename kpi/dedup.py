@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import math
 
+from kpi.snapshots import DedupSnapshot
+
 
 class Deduplicator:
+    """Event ids seen within the grace, in time slots of `slot_seconds` (grace / 5, at least
+    10 s) so that they expire with the watermark: memory is bounded by the ids of about
+    grace + one slot of event time."""
+
     __slots__ = ("slot_seconds", "_seen", "_slots")
 
     def __init__(self, grace_seconds: float) -> None:
@@ -41,3 +47,12 @@ class Deduplicator:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+    def snapshot(self) -> DedupSnapshot:
+        """The remembered ids as (slot, ids) pairs (see kpi.snapshots)."""
+        return [(slot, list(ids)) for slot, ids in self._slots.items()]
+
+    def restore(self, s: DedupSnapshot) -> None:
+        """Remember exactly the ids of `snapshot()` (slots are this deduplicator's own size)."""
+        self._slots = {slot: list(ids) for slot, ids in s}
+        self._seen = {i for _, ids in s for i in ids}

@@ -2,26 +2,32 @@
 
 One engine instance owns the per-entity state (tickets, customers, seen event ids) and
 feeds one or more `Series`. It is driven the same way by `kpi-monitor replay` and by the
-stream worker, so both produce the same numbers for the same events.
+stream worker, so both produce the same numbers for the same events. Each piece of state
+encodes and restores itself (`snapshot()`); `kpi.state` turns an engine's snapshot into a
+checkpoint.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from kpi import contract
-from kpi.aggregates import OVERALL, Bucket, LabelKey
+from kpi.aggregates import OVERALL, LabelKey, add_count
 from kpi.config import EngineConfig, SeriesSpec
 from kpi.contract import Decoder, Event, Rejected
 from kpi.dedup import Deduplicator
+from kpi.errors import StateError
 from kpi.labels import LabelPolicy
-from kpi.series import EndState, Series
+from kpi.series import ClosedBucket, Series
 from kpi.sketches import DistinctCounter
+from kpi.sla import OpenTicket
+from kpi.snapshots import CustomerSnapshot, EngineSnapshot, StatsSnapshot, TicketSnapshot
 from kpi.windows import Watermark
 
 ACCEPTED = "accepted"
@@ -29,6 +35,8 @@ DUPLICATE = "duplicate"
 
 
 class _Ticket:
+    """A ticket while it is tracked (created, until `ticket_retention_seconds` after)."""
+
     __slots__ = ("created_ts", "team", "priority", "keys", "replies", "reopened", "open", "breach_from", "replied")
 
     def __init__(self, created_ts: float, team: str, priority: str, keys: tuple[LabelKey, ...], breach_at: float) -> None:
@@ -41,6 +49,18 @@ class _Ticket:
         self.open = True
         self.breach_from = breach_at  # when the current open spell starts counting as breached
         self.replied = False
+
+    def snapshot(self, ticket_id: str) -> TicketSnapshot:
+        return TicketSnapshot(
+            ticket_id, self.created_ts, self.team, self.priority, list(self.keys), self.replies, self.reopened, self.open,
+            self.breach_from, self.replied,
+        )
+
+    @staticmethod
+    def from_snapshot(s: TicketSnapshot) -> _Ticket:
+        t = _Ticket(s.created_ts, s.team, s.priority, tuple(s.keys), s.breach_from)
+        t.replies, t.reopened, t.open, t.replied = s.replies, s.reopened, s.open, s.replied
+        return t
 
 
 _SIGNUP, _CHURN = 0, 1  # at equal times a signup sorts before a churn
@@ -59,9 +79,22 @@ class _Customer:
         self.since: float | None = None
         self.recent: list[tuple[float, int]] = []
 
+    def snapshot(self, customer_id: str) -> CustomerSnapshot:
+        return CustomerSnapshot(customer_id, self.since, list(self.recent))
+
+    @staticmethod
+    def from_snapshot(s: CustomerSnapshot) -> _Customer:
+        c = _Customer()
+        c.since = s.since
+        c.recent = list(s.recent)
+        return c
+
 
 @dataclass
 class Stats:
+    """What an engine has counted: messages read, accepted, duplicates, rejected by reason,
+    tickets expired (retention) and customers evicted (the `max_customers` cap)."""
+
     read: int = 0
     accepted: int = 0
     duplicates: int = 0
@@ -69,8 +102,37 @@ class Stats:
     tickets_expired: int = 0
     customers_evicted: int = 0
 
+    def snapshot(self) -> StatsSnapshot:
+        """The counters as plain data (see kpi.snapshots)."""
+        return StatsSnapshot(
+            self.read, self.accepted, self.duplicates, dict(self.rejected), self.tickets_expired, self.customers_evicted
+        )
+
+    def add(self, s: StatsSnapshot) -> None:
+        """Add counters taken by `snapshot()` (into a fresh Stats: restore them)."""
+        self.read += s.read
+        self.accepted += s.accepted
+        self.duplicates += s.duplicates
+        self.rejected.update(s.rejected)
+        self.tickets_expired += s.tickets_expired
+        self.customers_evicted += s.customers_evicted
+
 
 class Engine:
+    """Validated events in; per-series buckets, closed windows and trailing views out.
+
+    `config`: the rules (grace, SLA targets, label caps, retention); `series`: one bucketed
+    series per spec (default: one of `config.window_seconds`, with stickiness, keeping
+    nothing after a close: the replay's). Feed it with `process_raw` (or `process_decoded`);
+    take closed buckets with `drain_closed()` and trailing windows with
+    `engine.series[i].view(...)`. Input never makes it raise: bad events come back as a
+    `Rejected` with a reason from `kpi.reasons`.
+
+    Event times are seconds since the Unix epoch. State is bounded: tickets expire
+    `ticket_retention_seconds` after creation, customers beyond `max_customers` are evicted
+    oldest first, event ids are remembered about the grace, label values are capped.
+    """
+
     def __init__(self, config: EngineConfig, series: tuple[SeriesSpec, ...] | None = None) -> None:
         self.config = config
         self.decoder = Decoder(config.reporting_currency, config.fx_rates)
@@ -86,7 +148,7 @@ class Engine:
         self._customers: dict[str, _Customer] = {}
         self._sla = config.sla.targets_seconds
         self._group_by = config.group_by
-        self._closed: list[tuple[Series, int, Bucket, EndState]] = []
+        self._closed: list[ClosedBucket] = []
         self._survey_key_cache: dict[tuple[object, object], tuple[LabelKey, ...]] = {}
         # Optional observer of every resolution (team, priority, seconds), e.g. a histogram.
         self.on_resolution: Callable[[str, str, float], None] | None = None
@@ -121,13 +183,14 @@ class Engine:
         return outcome
 
     def process(self, event: Event) -> str | Rejected:
+        """Process one decoded event: ACCEPTED, DUPLICATE or a `Rejected` (no raw bytes)."""
         self.stats.read += 1
         return self._process(event)
 
     def _process(self, event: Event) -> str | Rejected:
         ts = event.ts
         wm = self.watermark
-        if ts < wm.value - wm.grace_seconds:
+        if wm.is_late(ts):
             return self._reject(contract.LATE, f"event time is more than {wm.grace_seconds:g} s behind the watermark")
         if not self._dedup.first_time(event.event_id, ts):
             self.stats.duplicates += 1
@@ -139,9 +202,8 @@ class Engine:
         if event.type in _MAY_NOT_TOUCH_BUCKET:
             for s in self.series:
                 s.at(s.index(ts))  # the event's window exists even if it changed no aggregate
-        if ts > wm.value:
-            wm.value = ts
-            self._advance(ts - wm.grace_seconds)
+        if wm.observe(ts):
+            self._advance(wm.closed_before())
         return ACCEPTED
 
     def _dispatch(self, event: Event, ts: float) -> Rejected | None:
@@ -192,10 +254,9 @@ class Engine:
         if expiry and expiry[0][0] <= boundary:
             self._expire_tickets(boundary)
         for s in self.series:
-            heap = s._heap
-            if heap and (heap[0] + 1) * s.size_seconds <= boundary:
-                for k, bucket, end in s.close_until(boundary):
-                    self._closed.append((s, k, bucket, end))
+            if s.closes_by(boundary):
+                for c in s.close_until(boundary):
+                    self._closed.append(ClosedBucket(s, c.bucket_index, c.bucket, c.end))
         if boundary >= self._next_dedup_expiry:
             self._dedup.expire(boundary)
             slot = self._dedup.slot_seconds
@@ -213,11 +274,10 @@ class Engine:
         whole stream when this engine saw one partition of it; the engine first moves on to
         it as if it had seen that event (expiring and closing what the whole stream would).
         """
-        partition_seen_events = self.watermark.value != -float("inf")
-        if watermark_seconds is not None and watermark_seconds > self.watermark.value:
-            self.watermark.value = watermark_seconds
-            self._advance(watermark_seconds - self.watermark.grace_seconds)
-        if self.watermark.value == -float("inf"):
+        partition_seen_events = self.watermark.value != -math.inf
+        if watermark_seconds is not None and self.watermark.observe(watermark_seconds):
+            self._advance(self.watermark.closed_before())
+        if self.watermark.value == -math.inf:
             return
         for s in self.series:
             last = s.index(self.watermark.value)
@@ -225,26 +285,78 @@ class Engine:
                 # Report every window through the stream's last, even where this partition
                 # had no events: its open tickets and churn base carry into them.
                 s.at(last)
-            for k, bucket, end in s.close_through_index(last):
-                self._closed.append((s, k, bucket, end))
+            for c in s.close_through_index(last):
+                self._closed.append(ClosedBucket(s, c.bucket_index, c.bucket, c.end))
 
-    def drain_closed(self) -> list[tuple[Series, int, Bucket, EndState]]:
+    @property
+    def has_closed(self) -> bool:
+        """True when buckets have closed since the last `drain_closed()`."""
+        return bool(self._closed)
+
+    def drain_closed(self) -> list[ClosedBucket]:
+        """The buckets closed since the last call, in the order they closed (per series:
+        by index); `ClosedBucket.view()` is a closed window's view."""
         closed, self._closed = self._closed, []
         return closed
 
+    # -- state -----------------------------------------------------------------------------
+    def snapshot(self) -> EngineSnapshot:
+        """Everything needed to continue where this engine is, as plain data (kpi.snapshots).
+
+        Closed buckets not drained yet are not part of it: drain before taking it.
+        """
+        wm = self.watermark.value
+        return EngineSnapshot(
+            watermark=None if wm == -math.inf else wm,
+            dedup=self._dedup.snapshot(),
+            next_dedup_expiry=None if self._next_dedup_expiry == -math.inf else self._next_dedup_expiry,
+            tickets=[t.snapshot(tid) for tid, t in self._tickets.items()],
+            ticket_expiry=list(self._ticket_expiry),
+            customers=[c.snapshot(cid) for cid, c in self._customers.items()],
+            labels=self.labels.snapshot(),
+            stats=self.stats.snapshot(),
+            series=[s.snapshot() for s in self.series],
+        )
+
+    @staticmethod
+    def from_snapshot(s: EngineSnapshot, config: EngineConfig, series: tuple[SeriesSpec, ...] | None = None) -> Engine:
+        """An engine built from `config` and `series` that continues from `snapshot()`'s state.
+
+        Raises StateError when the snapshot does not fit the series (their number, bucket
+        sizes, stickiness) or does not hold together. Whether it was taken under the same
+        configuration is the caller's to check (kpi.state compares fingerprints).
+        """
+        engine = Engine(config, series)
+        if len(s.series) != len(engine.series):
+            raise StateError(f"the state has {len(s.series)} series, the configuration {len(engine.series)}")
+        engine.watermark.value = -math.inf if s.watermark is None else s.watermark
+        engine._dedup.restore(s.dedup)
+        engine._next_dedup_expiry = -math.inf if s.next_dedup_expiry is None else s.next_dedup_expiry
+        engine._tickets = {t.ticket_id: _Ticket.from_snapshot(t) for t in s.tickets}
+        engine._ticket_expiry = list(s.ticket_expiry)
+        heapq.heapify(engine._ticket_expiry)  # a no-op on the heap it was taken from
+        engine._customers = {c.customer_id: _Customer.from_snapshot(c) for c in s.customers}
+        engine.labels.restore(s.labels)
+        engine.stats.add(s.stats)
+        for target, snapshot in zip(engine.series, s.series):
+            target.restore(snapshot)
+        return engine
+
     # -- tickets ---------------------------------------------------------------------------
-    def open_tickets(self) -> Iterator[tuple[str, str, float]]:
-        """(team, priority, created_ts) of every open ticket, for live SLA state."""
+    def open_tickets(self) -> Iterator[OpenTicket]:
+        """Every open ticket (team after the label cap, priority, creation time), for live SLA state."""
         for t in self._tickets.values():
             if t.open:
-                yield t.team, t.priority, t.created_ts
+                yield OpenTicket(t.team, t.priority, t.created_ts)
 
     @property
     def tracked_tickets(self) -> int:
+        """Tickets in memory (open, or resolved within their retention)."""
         return len(self._tickets)
 
     @property
     def tracked_customers(self) -> int:
+        """Customers in memory (those with a lifecycle event, up to `max_customers`)."""
         return len(self._customers)
 
     def _ticket_keys(self, body: Any) -> tuple[LabelKey, ...]:
@@ -268,8 +380,8 @@ class Engine:
             breach_bucket = s.at(s.index(breach_at))
             for key in keys:
                 bucket.group(key).created += 1
-                _bump(bucket.open_delta, key, 1)
-                _bump(breach_bucket.breached_open_delta, key, 1)
+                add_count(bucket.open_delta, key, 1)
+                add_count(breach_bucket.breached_open_delta, key, 1)
         return None
 
     def _ticket(self, event: Event) -> _Ticket | Rejected:
@@ -311,8 +423,8 @@ class Engine:
             bucket = s.at(s.index(ts))
             breach_bucket = s.at(s.index(breach_from))
             for key in ticket.keys:
-                _bump(bucket.open_delta, key, 1)
-                _bump(breach_bucket.breached_open_delta, key, 1)
+                add_count(bucket.open_delta, key, 1)
+                add_count(breach_bucket.breached_open_delta, key, 1)
         return None
 
     def _on_resolved(self, event: Event, ts: float) -> Rejected | None:
@@ -321,7 +433,7 @@ class Engine:
             return ticket
         seconds = max(0.0, ts - ticket.created_ts)
         fcr = ticket.replies <= 1 and not ticket.reopened
-        breached = seconds > self._sla[ticket.priority]
+        breached = self.config.sla.is_breach(ticket.priority, seconds)
         was_open = ticket.open
         ticket.open = False
         if self.on_resolution is not None:
@@ -340,8 +452,8 @@ class Engine:
         bucket = s.at(index)
         breach_bucket = s.at(max(index, s.index(ticket.breach_from)))
         for key in ticket.keys:
-            _bump(bucket.open_delta, key, -1)
-            _bump(breach_bucket.breached_open_delta, key, -1)
+            add_count(bucket.open_delta, key, -1)
+            add_count(breach_bucket.breached_open_delta, key, -1)
 
     def _expire_tickets(self, boundary: float) -> None:
         expiry = self._ticket_expiry
@@ -446,7 +558,7 @@ class Engine:
         are still open.
         """
         c = self._customer(customer_id)
-        settled = self.watermark.value - self.watermark.grace_seconds
+        settled = self.watermark.closed_before()
         while c.recent and c.recent[0][0] < settled:
             t, k = c.recent.pop(0)
             if k == _CHURN:
@@ -527,10 +639,6 @@ def _membership_steps(s: Series, since: float | None, recent: list[tuple[float, 
             out[(index, s.index(since))] += 1
             since = None
     return out
-
-
-def _bump(d: dict, key, n: int) -> None:
-    d[key] = d.get(key, 0) + n
 
 
 # Handlers that can accept an event without writing to its bucket.

@@ -1,125 +1,88 @@
-"""KPI formulas: a `WindowView` in, named KPI values out. The names are the contract."""
+"""KPI rows: a `WindowView` in, named KPI values out, as `kpi.catalog` declares them.
+
+The names are the contract (replay rows, metric names, spec keys); the catalog holds each
+KPI's formula, this module decides which label sets get which rows and in what order.
+"""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Callable, Iterator
 
-from kpi.aggregates import OVERALL, GroupAgg, LabelKey
+from kpi.aggregates import OVERALL, Bucket, GroupAgg
+from kpi.catalog import CATALOG, Kpi, KpiInputs, Value, names, of_family, ratio
 from kpi.series import WindowView
 
-QUANTILES = (("p50", 0.50), ("p90", 0.90), ("p95", 0.95))
+__all__ = [
+    "ALL_KPIS", "CUSTOMER_KPIS", "FEATURE_KPIS", "ORDER_KPIS", "Row", "SURVEY_KPIS", "TICKET_KPIS",
+    "kpi_rows", "ratio", "survey_values", "ticket_values",
+]
 
-SURVEY_KPIS = ("nps", "nps_responses", "csat", "csat_responses", "ces", "ces_responses")
-TICKET_KPIS = (
-    "tickets_created", "tickets_resolved",
-    "resolution_time_mean_seconds", "resolution_time_p50_seconds", "resolution_time_p90_seconds",
-    "resolution_time_p95_seconds",
-    "first_response_time_mean_seconds", "first_response_time_p50_seconds",
-    "first_response_time_p90_seconds", "first_response_time_p95_seconds",
-    "fcr_ratio", "sla_breach_ratio", "open_tickets", "sla_breached_open_tickets",
-)
-ORDER_KPIS = ("checkouts", "orders", "conversion_ratio", "revenue", "aov", "clv")
-CUSTOMER_KPIS = ("churn_ratio", "retention_ratio", "active_customers", "stickiness_ratio")
-FEATURE_KPIS = ("adoption_ratio",)
-ALL_KPIS = SURVEY_KPIS + TICKET_KPIS + ORDER_KPIS + CUSTOMER_KPIS + FEATURE_KPIS
+SURVEY_KPIS = names(of_family("survey"))
+TICKET_KPIS = names(of_family("ticket"))
+ORDER_KPIS = names(of_family("order"))
+CUSTOMER_KPIS = names(of_family("customer"))
+FEATURE_KPIS = names(of_family("feature"))
+ALL_KPIS = names(CATALOG)
 
-Row = tuple[str, dict[str, str], float | int | None]
+# (name, formula) pairs of the row groups, so the per-row loop touches no dataclass fields.
+_Formulas = tuple[tuple[str, Callable[[KpiInputs], Value]], ...]
 
 
-def ratio(numerator: float, denominator: float) -> float | None:
-    return numerator / denominator if denominator else None
+def _formulas(kpis: tuple[Kpi, ...]) -> _Formulas:
+    return tuple((k.name, k.value) for k in kpis)
 
 
-def survey_values(g: GroupAgg) -> dict[str, float | int | None]:
-    return {
-        "nps": ratio(100 * (g.nps_promoters - g.nps_detractors), g.nps_n),
-        "nps_responses": g.nps_n,
-        "csat": ratio(100 * g.csat_satisfied, g.csat_n),
-        "csat_responses": g.csat_n,
-        "ces": ratio(g.ces_sum, g.ces_n),
-        "ces_responses": g.ces_n,
-    }
+_SURVEY = _formulas(of_family("survey"))
+_TICKET = _formulas(of_family("ticket"))
+_OVERALL = _formulas(tuple(k for k in CATALOG if k.family != "feature"))
+_FEATURE = _formulas(of_family("feature"))
+
+# (kpi name, labels, value): labels {} overall, else one {dimension: value}; value None
+# where the KPI is undefined (zero denominator).
+Row = tuple[str, dict[str, str], Value]
+
+_NO_VIEW = WindowView(0, 0, Bucket(), {}, {}, 0, 0, None)
 
 
-def ticket_values(g: GroupAgg, open_tickets: int, breached_open: int) -> dict[str, float | int | None]:
-    out: dict[str, float | int | None] = {
-        "tickets_created": g.created,
-        "tickets_resolved": g.resolved,
-        "resolution_time_mean_seconds": ratio(g.resolution_sum_us / 1e6, g.resolved),
-        "first_response_time_mean_seconds": ratio(g.first_response_sum_us / 1e6, g.first_response_n),
-        "fcr_ratio": ratio(g.fcr, g.resolved),
-        "sla_breach_ratio": ratio(g.breached, g.resolved),
-        "open_tickets": open_tickets,
-        "sla_breached_open_tickets": breached_open,
-    }
-    for name, q in QUANTILES:
-        out[f"resolution_time_{name}_seconds"] = g.resolution.quantile(q) if g.resolution else None
-        out[f"first_response_time_{name}_seconds"] = g.first_response.quantile(q) if g.first_response else None
-    return out
+def _values(formulas: _Formulas, x: KpiInputs) -> dict[str, Value]:
+    return {name: value(x) for name, value in formulas}
 
 
-def order_values(view: WindowView, churn_ratio: float | None) -> dict[str, float | int | None]:
-    f = view.flows
-    revenue = f.revenue_micros / 1_000_000  # int / int: no overflow for huge sums
-    aov = ratio(revenue, f.orders)
-    buyers = f.ordering_customers.count()
-    frequency = ratio(f.orders, buyers)
-    clv = aov * frequency / churn_ratio if aov is not None and frequency is not None and churn_ratio else None
-    return {
-        "checkouts": f.checkouts,
-        "orders": f.orders,
-        "conversion_ratio": ratio(f.orders, f.checkouts),
-        "revenue": revenue,
-        "aov": aov,
-        "clv": clv,
-    }
+def survey_values(g: GroupAgg) -> dict[str, Value]:
+    """The survey KPIs of one label set's aggregates, by name."""
+    return _values(_SURVEY, KpiInputs(g, 0, 0, _NO_VIEW, 0.0))
 
 
-def churn_ratio(view: WindowView) -> float | None:
-    return ratio(view.churned_from_base, view.base_customers)
+def ticket_values(g: GroupAgg, open_tickets: int, breached_open: int) -> dict[str, Value]:
+    """The ticket KPIs of one label set: its aggregates and its open / breached-open tickets."""
+    return _values(_TICKET, KpiInputs(g, open_tickets, breached_open, _NO_VIEW, 0.0))
 
 
-def customer_values(view: WindowView) -> dict[str, float | int | None]:
-    churn = churn_ratio(view)
-    return {
-        "churn_ratio": churn,
-        "retention_ratio": None if churn is None else 1 - churn,
-        "active_customers": view.flows.active.count(),
-        "stickiness_ratio": view.stickiness,
-    }
-
-
-def _labels(key: LabelKey) -> dict[str, str]:
-    return {key[0]: key[1]} if key else {}
+def _rows(formulas: _Formulas, labels: dict[str, str], x: KpiInputs) -> Iterator[Row]:
+    for name, value in formulas:
+        yield (name, labels, value(x))
 
 
 def kpi_rows(view: WindowView) -> Iterator[Row]:
-    """Every KPI of a window: overall rows (labels {}) first, then per label set."""
+    """Every KPI of a window, in a fixed order: the overall rows (labels {}) in catalog
+    order, then `adoption_ratio` per feature (sorted), then per label set (sorted) its
+    survey rows if it has survey responses and its ticket rows if it has ticket activity
+    or open tickets."""
     flows = view.flows
-    overall = flows.groups.get(OVERALL) or GroupAgg()
-    yield from _rows({}, survey_values(overall))
-    yield from _rows(
-        {}, ticket_values(overall, view.open_tickets.get(OVERALL, 0), view.breached_open_tickets.get(OVERALL, 0))
-    )
-    churn = churn_ratio(view)
-    yield from _rows({}, order_values(view, churn))
-    yield from _rows({}, customer_values(view))
     active = flows.active.count()
+    open_tickets, breached = view.open_tickets, view.breached_open_tickets
+    overall = flows.groups.get(OVERALL) or GroupAgg()
+    yield from _rows(_OVERALL, {}, KpiInputs(overall, open_tickets.get(OVERALL, 0), breached.get(OVERALL, 0), view, active))
     for feature in sorted(flows.features):
-        yield ("adoption_ratio", {"feature": feature}, ratio(flows.features[feature].count(), active))
-    keys = set(flows.groups) | set(view.open_tickets) | set(view.breached_open_tickets)
+        users = flows.features[feature]
+        yield from _rows(_FEATURE, {"feature": feature}, KpiInputs(overall, 0, 0, view, active, users))
+    keys = set(flows.groups) | set(open_tickets) | set(breached)
     keys.discard(OVERALL)
     for key in sorted(keys):
         g = flows.groups.get(key) or GroupAgg()
-        labels = _labels(key)
+        labels = {key[0]: key[1]}
+        x = KpiInputs(g, open_tickets.get(key, 0), breached.get(key, 0), view, active)
         if g.nps_n or g.csat_n or g.ces_n:
-            yield from _rows(labels, survey_values(g))
-        if g.created or g.resolved or g.first_response_n or key in view.open_tickets or key in view.breached_open_tickets:
-            yield from _rows(
-                labels, ticket_values(g, view.open_tickets.get(key, 0), view.breached_open_tickets.get(key, 0))
-            )
-
-
-def _rows(labels: dict[str, str], values: dict[str, float | int | None]) -> Iterator[Row]:
-    for name, value in values.items():
-        yield (name, labels, value)
+            yield from _rows(_SURVEY, labels, x)
+        if g.created or g.resolved or g.first_response_n or key in open_tickets or key in breached:
+            yield from _rows(_TICKET, labels, x)

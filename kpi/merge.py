@@ -3,24 +3,73 @@
 Every input topic is keyed by the entity its state belongs to (tickets by ticket_id,
 customers and orders by customer_id), so partitions hold disjoint tickets and customers:
 flows merge as sketches, step functions (open tickets, churn base) and DAU/MAU add up.
+
+`merge_and_cap` is the one step both consumers of partitions take: the parallel replay
+(`kpi.replay.WindowMerger`, one window at a time) and the worker that exports the merged
+partials of every worker (all trailing windows at once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Generic, NamedTuple, TypeVar
 
-from kpi.aggregates import OVERALL, Bucket, LabelKey
+from kpi.aggregates import OVERALL, Bucket, LabelKey, add_counts
 from kpi.labels import OTHER, LabelPolicy
 from kpi.series import WindowView
 
+K = TypeVar("K", bound=Hashable)
 
-def _add_into(target: dict, source: dict) -> None:
-    for key, n in source.items():
-        target[key] = target.get(key, 0) + n
+
+class LabelValue(NamedTuple):
+    """One value of one label dimension, e.g. ("team", "billing")."""
+
+    dim: str
+    value: str
+
+
+@dataclass(frozen=True)
+class CappedWindows(Generic[K]):
+    """What `merge_and_cap` returns: the merged, capped view per key (keys without views
+    left out), and the label policy they were capped with; map further labels of the same
+    export through it (e.g. the live SLA state's teams) so they agree with the views."""
+
+    views: dict[K, WindowView]
+    labels: LabelPolicy
+
+
+def merge_and_cap(
+    partials: Mapping[K, Iterable[WindowView]],
+    max_label_values: int,
+    label_allow: Mapping[str, frozenset[str]],
+) -> CappedWindows[K]:
+    """Merge each key's views of disjoint partitions and cap the labels of the result.
+
+    `partials`: per key (a trailing window's name, a window start), the views of the same
+    window from each partition. Each partition capped its own labels; together they may
+    hold more values than `max_label_values`, so one fresh `LabelPolicy(max_label_values,
+    label_allow)` admits first the busiest values of the longest merged window, then the
+    rest in sorted order, and every merged view is capped with it (`cap_labels`). Raises
+    ValueError when a key's views are of different windows, ConfigError for an invalid
+    cap or allow-list.
+    """
+    merged = {}
+    for key, views in partials.items():
+        view = merge_views(views)
+        if view is not None:
+            merged[key] = view
+    labels = LabelPolicy(max_label_values, dict(label_allow))
+    if merged:
+        admit_busiest(labels, max(merged.values(), key=lambda v: v.end_seconds - v.start_seconds))
+    return CappedWindows({key: cap_labels(view, labels) for key, view in merged.items()}, labels)
 
 
 def merge_views(views: Iterable[WindowView]) -> WindowView | None:
-    """The view of the union of the partitions; None for no views."""
+    """The view of the union of the partitions; None for no views.
+
+    Raises ValueError when the views are of different windows.
+    """
     out: WindowView | None = None
     for v in views:
         if out is None:
@@ -28,8 +77,8 @@ def merge_views(views: Iterable[WindowView]) -> WindowView | None:
         elif (v.start_seconds, v.end_seconds) != (out.start_seconds, out.end_seconds):
             raise ValueError(f"cannot merge views of different windows: {(v.start_seconds, v.end_seconds)} and {(out.start_seconds, out.end_seconds)}")
         out.flows.merge_flows(v.flows)
-        _add_into(out.open_tickets, v.open_tickets)
-        _add_into(out.breached_open_tickets, v.breached_open_tickets)
+        add_counts(out.open_tickets, v.open_tickets)
+        add_counts(out.breached_open_tickets, v.breached_open_tickets)
         out.base_customers += v.base_customers
         out.churned_from_base += v.churned_from_base
         out.active_day += v.active_day
@@ -40,7 +89,7 @@ def merge_views(views: Iterable[WindowView]) -> WindowView | None:
 
 
 def admit_busiest(policy: LabelPolicy, view: WindowView) -> LabelPolicy:
-    """Admit the view's busiest label values into the policy first (see `busiest_labels`)."""
+    """Admit the view's label values into the policy, busiest first (see `busiest_labels`); return it."""
     for dim, value in busiest_labels(view):
         policy.map(dim, value)
     return policy
@@ -54,26 +103,29 @@ def _fold_key(key: LabelKey, policy: LabelPolicy) -> LabelKey:
     return key if mapped == value else (dim, OTHER)
 
 
-def busiest_labels(view: WindowView) -> list[tuple[str, str]]:
-    """(dim, value) of every label in the view, busiest first (ties by name).
+def busiest_labels(view: WindowView) -> list[LabelValue]:
+    """Every label value in the view, busiest first (ties by name).
 
-    Admitting these into a `LabelPolicy` before `cap_labels` keeps the values that carry
-    the traffic when the partitions together saw more values than the cap.
+    Busy: tickets created and resolved plus survey responses plus open tickets; for a
+    feature, its distinct users. Admitting these into a `LabelPolicy` before `cap_labels`
+    keeps the values that carry the traffic when the partitions together saw more values
+    than the cap.
     """
-    volume: dict[tuple[str, str], float] = {}
+    volume: dict[LabelValue, float] = {}
     for key, g in view.flows.groups.items():
         if key != OVERALL:
-            volume[(key[0], key[1])] = g.created + g.resolved + g.nps_n + g.csat_n + g.ces_n
+            volume[LabelValue(key[0], key[1])] = g.created + g.resolved + g.nps_n + g.csat_n + g.ces_n
     for key, n in view.open_tickets.items():
         if key != OVERALL:
-            volume[(key[0], key[1])] = volume.get((key[0], key[1]), 0) + n
+            label = LabelValue(key[0], key[1])
+            volume[label] = volume.get(label, 0) + n
     for feature, users in view.flows.features.items():
-        volume[("feature", feature)] = users.count()
+        volume[LabelValue("feature", feature)] = users.count()
     return sorted(volume, key=lambda k: (-volume[k], k))
 
 
 def cap_labels(view: WindowView, policy: LabelPolicy) -> WindowView:
-    """Fold label values beyond the policy's cap into `other`.
+    """Fold label values beyond the policy's cap into `other` (in place; returns `view`).
 
     Each partition caps its own labels; a merge of many partitions could still exceed the
     cap, so the merged view is capped again. Values the policy has not admitted yet are

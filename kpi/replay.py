@@ -17,14 +17,16 @@ from kpi.config import EngineConfig
 from kpi.contract import Event, Rejected
 from kpi.engine import Engine
 from kpi.formulas import kpi_rows
-from kpi.labels import LabelPolicy
-from kpi.merge import admit_busiest, cap_labels, merge_views
+from kpi.merge import merge_and_cap
 from kpi.partitions import partition_of
-from kpi.series import Series, WindowView
+from kpi.series import WindowView
 
 
 @dataclass(frozen=True, slots=True)
 class WindowRow:
+    """One line of replay output: a KPI's value in the window [start, end) (seconds since
+    the Unix epoch) for one label set ({} overall); None where the KPI is undefined."""
+
     kpi: str
     window_start_seconds: int
     window_end_seconds: int
@@ -53,7 +55,7 @@ def _rows(lines: Iterable[bytes], engine: Engine, on_reject: Callable[[Rejected]
         outcome = engine.process_raw(line)
         if type(outcome) is Rejected and on_reject is not None:
             on_reject(outcome)
-        if engine._closed:
+        if engine.has_closed:
             yield from rows_of(closed_views(engine))
     engine.flush()
     yield from rows_of(closed_views(engine))
@@ -61,11 +63,12 @@ def _rows(lines: Iterable[bytes], engine: Engine, on_reject: Callable[[Rejected]
 
 def closed_views(engine: Engine) -> Iterator[WindowView]:
     """The windows the engine has closed since the last call, oldest first."""
-    for series, index, bucket, end in engine.drain_closed():
-        yield Series.closed_view(index, series.size_seconds, bucket, end)
+    for closed in engine.drain_closed():
+        yield closed.view()
 
 
 def rows_of(views: Iterable[WindowView]) -> Iterator[WindowRow]:
+    """The replay rows of each view in turn (`kpi.formulas.kpi_rows` order)."""
     for view in views:
         for kpi, labels, value in kpi_rows(view):
             yield WindowRow(kpi, view.start_seconds, view.end_seconds, labels, value)
@@ -111,7 +114,7 @@ def _partition_views(
             outcome = engine.process_decoded(line, decoded)
         if type(outcome) is Rejected and on_reject is not None:
             on_reject(outcome)
-        if engine._closed:
+        if engine.has_closed:
             yield from closed_views(engine)
 
 
@@ -125,12 +128,15 @@ class WindowMerger:
     """
 
     def __init__(self, partitions: int, config: EngineConfig) -> None:
+        """`partitions`: how many partitions add views (numbered 0 .. partitions - 1);
+        `config`: the label cap and allow-lists the merged windows are capped with."""
         self._pending: dict[int, list[WindowView]] = {}
         self._starts: list[int] = []  # heap of the pending window starts
         self._closed_through = [-math.inf] * partitions  # window start, per partition
         self._config = config
 
     def add(self, partition: int, view: WindowView) -> None:
+        """A window `partition` has closed (its windows arrive in order)."""
         views = self._pending.get(view.start_seconds)
         if views is None:
             views = self._pending[view.start_seconds] = []
@@ -139,18 +145,19 @@ class WindowMerger:
         self._closed_through[partition] = max(self._closed_through[partition], view.start_seconds)
 
     def finish(self, partition: int) -> None:
+        """`partition` will close no more windows."""
         self._closed_through[partition] = math.inf
 
     @property
     def pending_windows(self) -> int:
+        """Windows some partitions have closed and others not yet."""
         return len(self._pending)
 
     def ready(self) -> Iterator[WindowView]:
         """The windows every partition has closed, merged; each is returned once."""
         through = min(self._closed_through)
         while self._starts and self._starts[0] <= through:
-            merged = merge_views(self._pending.pop(heapq.heappop(self._starts)))
-            assert merged is not None
+            start = heapq.heappop(self._starts)
             # Each partition capped its own label values; together they may exceed the cap.
-            policy = LabelPolicy(self._config.max_label_values, dict(self._config.label_allow))
-            yield cap_labels(merged, admit_busiest(policy, merged))
+            merged = merge_and_cap({start: self._pending.pop(start)}, self._config.max_label_values, self._config.label_allow)
+            yield merged.views[start]

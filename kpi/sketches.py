@@ -11,6 +11,9 @@ import math
 
 from xxhash import xxh64_intdigest
 
+from kpi.errors import StateError
+from kpi.snapshots import EXACT, HYPERLOGLOG, DistinctSnapshot, QuantileSnapshot
+
 # --- Quantiles -------------------------------------------------------------------------
 # A DDSketch-style log-bucket histogram. With relative accuracy ALPHA, every bucket
 # (gamma^(i-1), gamma^i] is represented by a value within ALPHA of anything inside it,
@@ -29,6 +32,15 @@ def nearest_rank(q: float, n: int) -> int:
 
 
 class QuantileSketch:
+    """Nearest-rank quantiles of non-negative values (seconds) within
+    QUANTILE_RELATIVE_ACCURACY, in memory that grows with log(max / min), not with n.
+
+    The DDSketch construction (Masson, Rim, Lee: "DDSketch: A Fast and Fully-Mergeable
+    Quantile Sketch with Relative-Error Guarantees", VLDB 2019): value v > 0 is counted in
+    log bucket ceil(log_gamma(v)); values <= ZERO_THRESHOLD_SECONDS in `zeros`. `low` and
+    `high` are the exact extremes (+inf and -inf while empty).
+    """
+
     __slots__ = ("counts", "zeros", "n", "low", "high")
 
     def __init__(self) -> None:
@@ -41,6 +53,7 @@ class QuantileSketch:
         self.high = -math.inf
 
     def add(self, value: float) -> None:
+        """Count one value."""
         self.n += 1
         if value < self.low:
             self.low = value
@@ -54,6 +67,7 @@ class QuantileSketch:
         counts[i] = counts.get(i, 0) + 1
 
     def merge(self, other: QuantileSketch) -> None:
+        """Add `other`'s values: the result equals the sketch of both inputs."""
         self.n += other.n
         self.low = min(self.low, other.low)
         self.high = max(self.high, other.high)
@@ -81,12 +95,30 @@ class QuantileSketch:
         raise AssertionError("rank beyond count")  # pragma: no cover
 
     def copy(self) -> QuantileSketch:
+        """An independent copy."""
         out = QuantileSketch()
         out.counts = dict(self.counts)
         out.zeros = self.zeros
         out.n = self.n
         out.low = self.low
         out.high = self.high
+        return out
+
+    def snapshot(self) -> QuantileSnapshot:
+        """The sketch as plain data (see kpi.snapshots)."""
+        empty = self.n == 0
+        return QuantileSnapshot(
+            self.zeros, self.n, None if empty else self.low, None if empty else self.high, list(self.counts.items())
+        )
+
+    @staticmethod
+    def from_snapshot(s: QuantileSnapshot) -> QuantileSketch:
+        """The sketch `snapshot()` describes."""
+        out = QuantileSketch()
+        out.zeros, out.n = s.zeros, s.n
+        out.low = math.inf if s.low is None else s.low
+        out.high = -math.inf if s.high is None else s.high
+        out.counts = dict(s.counts)
         return out
 
 
@@ -107,6 +139,15 @@ _RANK_MASK = (1 << _RANK_BITS) - 1
 
 
 class DistinctCounter:
+    """Distinct strings (customer ids): exact up to EXACT_LIMIT, then HyperLogLog.
+
+    Exactly one of `items` (the set, while exact) and `registers` (2^14 one-byte HLL
+    registers of xxh64 hashes) is not None. `count()` is exact while exact, and within a
+    standard error of 0.81% beyond (Flajolet et al., "HyperLogLog: the analysis of a
+    near-optimal cardinality estimation algorithm", 2007; estimator: Ertl, see
+    `_hll_estimate`).
+    """
+
     __slots__ = ("items", "registers")
 
     def __init__(self) -> None:
@@ -114,6 +155,7 @@ class DistinctCounter:
         self.registers: bytearray | None = None
 
     def add(self, item: str) -> None:
+        """Count one item (again: no change)."""
         items = self.items
         if items is not None:
             items.add(item)
@@ -143,6 +185,7 @@ class DistinctCounter:
             regs[idx] = rank
 
     def merge(self, other: DistinctCounter) -> None:
+        """Add `other`'s items: the result equals the counter of both inputs."""
         if other.items is not None:
             if self.items is not None:
                 # One set union in C; past the limit, the sketch of the union (registers
@@ -161,6 +204,7 @@ class DistinctCounter:
         self.registers = bytearray(map(max, regs, oregs))
 
     def count(self) -> float:
+        """The number of distinct items (estimated beyond EXACT_LIMIT), as a float."""
         if self.items is not None:
             return float(len(self.items))
         regs = self.registers
@@ -168,9 +212,38 @@ class DistinctCounter:
         return float(round(_hll_estimate(regs)))
 
     def copy(self) -> DistinctCounter:
+        """An independent copy."""
         out = DistinctCounter()
         out.items = set(self.items) if self.items is not None else None
         out.registers = bytearray(self.registers) if self.registers is not None else None
+        return out
+
+    def snapshot(self) -> DistinctSnapshot:
+        """The counter as plain data (see kpi.snapshots); items sorted, so equal counters
+        give equal snapshots."""
+        if self.items is not None:
+            return DistinctSnapshot(EXACT, sorted(self.items))
+        assert self.registers is not None
+        return DistinctSnapshot(HYPERLOGLOG, self.registers.hex())
+
+    @staticmethod
+    def from_snapshot(s: DistinctSnapshot) -> DistinctCounter:
+        """The counter `snapshot()` describes. Raises StateError for a value that does not
+        fit its kind (items that are not a list, registers of the wrong size)."""
+        out = DistinctCounter()
+        value = s.value
+        if s.kind == EXACT:
+            if not isinstance(value, list):
+                raise StateError("an exact distinct count holds a list of items")
+            out.items = set(value)
+            return out
+        if not isinstance(value, str) or len(value) != 2 * _HLL_M:
+            raise StateError(f"HyperLogLog registers must be {2 * _HLL_M} hex digits")
+        try:
+            out.registers = bytearray.fromhex(value)
+        except ValueError:
+            raise StateError("HyperLogLog registers are not hex") from None
+        out.items = None
         return out
 
 

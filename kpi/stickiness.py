@@ -8,12 +8,29 @@ and MAU those in the 30 days ending there. Activity ahead of the closed frontier
 
 from __future__ import annotations
 
-from kpi.windows import DAY_SECONDS
+from typing import NamedTuple
+
+from kpi.durations import DAY_SECONDS
+from kpi.snapshots import StickinessSnapshot
 
 MONTH_DAYS = 30
 
 
+class ActiveCounts(NamedTuple):
+    """Distinct active customers at a bucket's end: in the day and in the 30 days ending there."""
+
+    day: int
+    month: int
+
+
 class StickinessTracker:
+    """DAU and MAU at the end of each closed bucket of one series (bucket size divides a day).
+
+    `pending`: bucket index -> customers active in it, not closed yet. `members`: bucket
+    index -> customers whose last activity in closed buckets is there (each customer in one
+    set, buckets of the last 30 days only). `last_bucket`: customer -> that bucket.
+    """
+
     __slots__ = ("day_buckets", "month_buckets", "pending", "members", "last_bucket")
 
     def __init__(self, bucket_seconds: int) -> None:
@@ -24,12 +41,13 @@ class StickinessTracker:
         self.last_bucket: dict[str, int] = {}
 
     def active(self, bucket: int, customer_id: str) -> None:
+        """Note a customer active in bucket `bucket` (counted when the bucket closes)."""
         p = self.pending.get(bucket)
         if p is None:
             p = self.pending[bucket] = set()
         p.add(customer_id)
 
-    def counts_at(self, bucket: int) -> tuple[int, int]:
+    def counts_at(self, bucket: int) -> ActiveCounts:
         """(DAU, MAU) at the end of `bucket` over the closed history, without closing anything.
 
         Views use this rather than the last close: a partition that has been idle since
@@ -43,9 +61,9 @@ class StickinessTracker:
                 mau += len(who)
                 if b > day_floor:
                     dau += len(who)
-        return dau, mau
+        return ActiveCounts(dau, mau)
 
-    def close(self, bucket: int) -> tuple[int, int]:
+    def close(self, bucket: int) -> ActiveCounts:
         """Move bucket's activity into the history; return (DAU, MAU) at its end."""
         arrivals = self.pending.pop(bucket, None)
         if arrivals:
@@ -74,4 +92,17 @@ class StickinessTracker:
         for b in expired:
             for customer in self.members.pop(b):
                 del self.last_bucket[customer]
-        return dau, mau
+        return ActiveCounts(dau, mau)
+
+    def snapshot(self) -> StickinessSnapshot:
+        """The tracker as plain data (see kpi.snapshots); `last_bucket` follows from `members`."""
+        return StickinessSnapshot(
+            [(k, sorted(v)) for k, v in self.pending.items()],
+            [(k, sorted(v)) for k, v in self.members.items()],
+        )
+
+    def restore(self, s: StickinessSnapshot) -> None:
+        """Continue from `snapshot()`'s state (the bucket size is this tracker's own)."""
+        self.pending = {k: set(v) for k, v in s.pending}
+        self.members = {k: set(v) for k, v in s.members}
+        self.last_bucket = {c: k for k, v in s.members for c in v}

@@ -6,15 +6,16 @@ import math
 import re
 from datetime import datetime, timezone
 
-# Reasons are part of the dead-letter contract (machine-readable).
-NAIVE = "naive_timestamp"
-INVALID = "invalid_timestamp"
+from kpi.reasons import INVALID_TIMESTAMP as INVALID
+from kpi.reasons import NAIVE_TIMESTAMP as NAIVE
 # Event times must leave room for a window of up to one day that can still be formatted.
 MIN_SECONDS = -62_135_596_800.0  # 0001-01-01T00:00:00Z
 MAX_SECONDS = 253_402_214_400.0  # 9999-12-31T00:00:00Z
 
 
 class TimestampError(ValueError):
+    """A `ts` the contract refuses: `reason` (NAIVE or INVALID, a reject reason) and `detail`."""
+
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason

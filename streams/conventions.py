@@ -1,6 +1,8 @@
 """Every metric name, label and help text the worker exposes, in one place.
 
-Rules and dashboards are generated from these names too, so a rename happens here once.
+The KPI gauges are derived from the KPI catalog (`kpi.catalog`, where each KPI's metric
+name and help text are declared); the rest are named here. Rules and dashboards are
+generated from these names too, so a rename happens in one place.
 Prometheus conventions: one prefix, base units, ratios 0-1 named `_ratio`, counters
 ending `_total`, timestamps `_timestamp_seconds`.
 """
@@ -9,55 +11,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kpi.catalog import CATALOG
+
 PREFIX = "cxkpi"
 
 
 @dataclass(frozen=True)
 class KpiMetric:
+    """The gauge a KPI is exposed as."""
+
     name: str
     help: str
     scale: float = 1.0  # exposed value = KPI value * scale
 
 
-def _m(name: str, help_: str, scale: float = 1.0) -> KpiMetric:
-    return KpiMetric(f"{PREFIX}_{name}", help_, scale)
-
-
-# KPI name (the replay contract) -> windowed gauge. All carry a `window` label.
-KPI_METRICS: dict[str, KpiMetric] = {
-    "nps": _m("nps_score", "Net Promoter Score (-100..100) over the trailing window"),
-    "nps_responses": _m("nps_responses", "NPS survey responses in the trailing window"),
-    "csat": _m("csat_ratio", "Share of CSAT responses scoring 4 or 5 (0-1)", 0.01),
-    "csat_responses": _m("csat_responses", "CSAT survey responses in the trailing window"),
-    "ces": _m("ces_score", "Mean Customer Effort Score (1-7)"),
-    "ces_responses": _m("ces_responses", "CES survey responses in the trailing window"),
-    "tickets_created": _m("tickets_created", "Tickets created in the trailing window"),
-    "tickets_resolved": _m("tickets_resolved", "Ticket resolutions in the trailing window"),
-    "resolution_time_mean_seconds": _m("resolution_time_mean_seconds", "Mean resolution time of resolutions in the window"),
-    "resolution_time_p50_seconds": _m("resolution_time_p50_seconds", "Median resolution time (nearest rank, <=0.5% relative error)"),
-    "resolution_time_p90_seconds": _m("resolution_time_p90_seconds", "90th percentile resolution time (nearest rank)"),
-    "resolution_time_p95_seconds": _m("resolution_time_p95_seconds", "95th percentile resolution time (nearest rank)"),
-    "first_response_time_mean_seconds": _m("first_response_time_mean_seconds", "Mean time to first agent reply"),
-    "first_response_time_p50_seconds": _m("first_response_time_p50_seconds", "Median time to first agent reply"),
-    "first_response_time_p90_seconds": _m("first_response_time_p90_seconds", "90th percentile time to first agent reply"),
-    "first_response_time_p95_seconds": _m("first_response_time_p95_seconds", "95th percentile time to first agent reply"),
-    "fcr_ratio": _m("fcr_ratio", "First-contact resolution: share of resolutions with <=1 agent reply and no reopen"),
-    "sla_breach_ratio": _m("sla_breach_ratio", "Share of resolutions in the window that exceeded their priority's target"),
-    "open_tickets": _m("window_open_tickets", "Open tickets at the end of the trailing window"),
-    "sla_breached_open_tickets": _m("window_sla_breached_open_tickets", "Open tickets past their target at the window's end"),
-    "checkouts": _m("checkouts", "Checkouts started in the trailing window"),
-    "orders": _m("orders", "Orders placed in the trailing window"),
-    "conversion_ratio": _m("conversion_ratio", "Orders / checkouts in the trailing window"),
-    "revenue": _m("revenue", "Revenue in the reporting currency (label currency) over the window"),
-    "aov": _m("aov", "Average order value in the reporting currency"),
-    "clv": _m("clv", "Customer lifetime value: AOV x purchase frequency / churn ratio"),
-    "churn_ratio": _m("churn_ratio", "Share of the customer base at the window's start that churned in it"),
-    "retention_ratio": _m("retention_ratio", "1 - churn ratio"),
-    "active_customers": _m("active_customers", "Distinct active customers in the trailing window"),
-    "stickiness_ratio": _m("stickiness_ratio", "DAU / MAU at the latest closed bucket end"),
-    "adoption_ratio": _m("adoption_ratio", "Distinct users of a feature / active customers"),
-}
-CURRENCY_KPIS = frozenset({"revenue", "aov", "clv"})
+# KPI name (the replay contract) -> windowed gauge. All carry a `window` label; the
+# currency KPIs also a `currency` label. Declared in kpi.catalog.
+KPI_METRICS: dict[str, KpiMetric] = {k.name: KpiMetric(f"{PREFIX}_{k.metric}", k.help, k.scale) for k in CATALOG}
+CURRENCY_KPIS = frozenset(k.name for k in CATALOG if k.unit == "currency")
 
 WINDOW_LABEL = "window"
 

@@ -15,29 +15,51 @@
 A component that cannot start (no java, no mvn, no prometheus binary, port
 clash, broker crash) FAILS the tests that need it, with the stack's message.
 They are never skipped: a skipped integration test would read as a pass.
+
+The session refuses to start while a compiled `kpi/*.so` is older than its source
+(tests/compiled_kpi.py); the header says whether kpi runs compiled or as pure Python.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from queue import Queue
 from typing import Any, TypeVar
 
 import pytest
 
+import kpi
 from streams.stack.alertmanager import AlertmanagerServer
 from streams.stack.errors import StackError
 from streams.stack.kafka import KafkaNode
 from streams.stack.prometheus import PrometheusServer
 from streams.stack.topics import default_topics, ensure_topics
+from tests.compiled_kpi import message, stale_compiled_modules
 
 T = TypeVar("T")
 
 TEST_SCRAPE_INTERVAL_SECONDS = 1.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Compiled kpi modules older than their sources would run instead of the code under test.
+    if os.environ.get(kpi.PURE_PYTHON_ENV) != "1":
+        problems = stale_compiled_modules(Path(kpi.__file__).parent, kpi.COMPILED_MODULES)
+        if problems:
+            raise pytest.UsageError(message(problems))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import kpi.engine
+
+    compiled = str(kpi.engine.__file__).endswith(tuple(EXTENSION_SUFFIXES))
+    return f"kpi: {'compiled with mypyc' if compiled else 'pure Python'}"
 
 
 def _start_or_fail(what: str, start: Callable[[], T]) -> T:

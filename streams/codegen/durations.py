@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(ms|s|m|h|d|w)$")
+from kpi.durations import UNIT_SECONDS, DurationSyntax
+
+# Prometheus' own syntax (one unit here; Prometheus also allows "1h30m"): no blanks, no
+# leading zeros, no fractions, a unit is required.
+PROMETHEUS_DURATION = DurationSyntax(units=("ms", "s", "m", "h", "d", "w"), leading_zeros=False)
+_UNITS_MS = {unit: int(seconds * 1000) for unit, seconds in UNIT_SECONDS.items()}
 
 
 @dataclass(frozen=True, order=True)
@@ -15,10 +18,10 @@ class Duration:
 
     @classmethod
     def parse(cls, text: object) -> Duration:
-        match = _PATTERN.match(text) if isinstance(text, str) else None
-        if not match:
+        seconds = PROMETHEUS_DURATION.parse(text) if isinstance(text, str) else None
+        if seconds is None:
             raise ValueError(f"bad duration {text!r}: use a whole number and one unit (ms, s, m, h, d, w), e.g. 30s, 5m, 1h, 1d")
-        return cls(int(match.group(1)) * _UNITS_MS[match.group(2)])
+        return cls(int(seconds * 1000))
 
     @property
     def seconds(self) -> float:

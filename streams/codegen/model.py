@@ -14,6 +14,7 @@ from typing import Literal
 
 from prometheus_client.utils import floatToGoString
 
+from kpi.catalog import CATALOG
 from kpi.contract import PRIORITIES
 from streams import conventions as c
 from streams.codegen.durations import Duration
@@ -23,8 +24,6 @@ from streams.codegen.spec import SPEC_PATH, DashboardSpec, KpiSpec, SpecV1, defa
 Direction = Literal["min", "max"]
 Unit = Literal["none", "percentunit", "s"]
 
-SURVEY_BREAKDOWNS = ("team", "channel")
-TICKET_BREAKDOWNS = ("team", "channel", "priority")
 BREAKDOWN_LABELS = ("team", "channel", "priority")
 # The wall dashboard shows SLA attainment over the last day.
 DASHBOARD_SLI_WINDOW = Duration.parse("1d")
@@ -47,24 +46,13 @@ class KpiKind:
         return self.unit == "s"
 
 
-_RATIO: tuple[float, float, Unit] = (0.0, 1.0, "percentunit")
-_TIME: tuple[float, None, Unit] = (0.0, None, "s")
-# KPIs a spec may set targets for. First-response times are guarded by tickets created
-# (first replies are not counted separately): an approximation, see docs/spec.md.
+# A dashboard unit per exposed KPI unit (Grafana's names); anything else is a plain number.
+_DASHBOARD_UNITS: dict[str, Unit] = {"ratio": "percentunit", "seconds": "s"}
+# KPIs a spec may set targets for, as kpi.catalog declares them.
 KPI_KINDS: dict[str, KpiKind] = {
-    "nps": KpiKind(-100.0, 100.0, "none", "nps_responses", SURVEY_BREAKDOWNS),
-    "csat": KpiKind(*_RATIO, "csat_responses", SURVEY_BREAKDOWNS),
-    "ces": KpiKind(1.0, 7.0, "none", "ces_responses", SURVEY_BREAKDOWNS),
-    "fcr_ratio": KpiKind(*_RATIO, "tickets_resolved", TICKET_BREAKDOWNS),
-    "sla_breach_ratio": KpiKind(*_RATIO, "tickets_resolved", TICKET_BREAKDOWNS),
-    **{
-        f"resolution_time_{stat}_seconds": KpiKind(*_TIME, "tickets_resolved", TICKET_BREAKDOWNS)
-        for stat in ("mean", "p50", "p90", "p95")
-    },
-    **{
-        f"first_response_time_{stat}_seconds": KpiKind(*_TIME, "tickets_created", TICKET_BREAKDOWNS)
-        for stat in ("mean", "p50", "p90", "p95")
-    },
+    k.name: KpiKind(k.target.low, k.target.high, _DASHBOARD_UNITS.get(k.metric_unit, "none"), k.target.sample_kpi, k.breakdowns)
+    for k in CATALOG
+    if k.target is not None
 }
 
 

@@ -14,7 +14,7 @@ from kpi.config import EngineConfig, SeriesSpec
 from kpi.engine import Engine
 from kpi.formulas import kpi_rows
 from kpi.labels import OTHER, LabelPolicy
-from kpi.merge import busiest_labels, cap_labels, merge_views
+from kpi.merge import busiest_labels, cap_labels, merge_and_cap, merge_views
 from kpi.series import WindowView
 from kpi.sla import SlaPolicy
 from kpi import state
@@ -106,3 +106,35 @@ def test_busiest_labels_come_first() -> None:
         flows.group(("team", team)).created = n
     view = WindowView(0, 900, flows, {("team", "alpha"): 3}, {}, 0, 0, None)
     assert busiest_labels(view) == [("team", "zeta"), ("team", "alpha"), ("team", "beta")]
+
+
+def test_merge_and_cap_merges_each_window_and_caps_all_with_one_policy() -> None:
+    # Two partitions, two trailing windows, a cap of 2 teams. The long window's busiest
+    # teams are admitted first: "b" (created 2 + 2 = 4), "c" (3), then "a" (1) is left out,
+    # by hand. The short window has only "a" and "b": it is capped with the same policy, so
+    # "a" is folded into other there too, and the SLA teams mapped through the policy agree.
+    def view(start: int, end: int, created: dict[str, int]) -> WindowView:
+        flows = Bucket()
+        for team, n in created.items():
+            flows.group(("team", team)).created = n
+        flows.group(()).created = sum(created.values())
+        return WindowView(start, end, flows, {}, {}, 0, 0, None)
+
+    partials = {
+        "1h": [view(0, 3600, {"a": 1, "b": 2}), view(0, 3600, {"b": 2, "c": 3})],
+        "5m": [view(3300, 3600, {"a": 1}), view(3300, 3600, {"b": 1})],
+        "24h": [],  # no worker has this window: left out
+    }
+    capped = merge_and_cap(partials, max_label_values=2, label_allow={})
+    assert set(capped.views) == {"1h", "5m"}
+    created = {name: {k: g.created for k, g in v.flows.groups.items()} for name, v in capped.views.items()}
+    assert created["1h"] == {(): 8, ("team", "b"): 4, ("team", "c"): 3, ("team", OTHER): 1}
+    assert created["5m"] == {(): 2, ("team", "b"): 1, ("team", OTHER): 1}
+    assert capped.labels.map("team", "a") == OTHER and capped.labels.map("team", "c") == "c"
+
+
+def test_merge_and_cap_of_one_window_is_merge_then_cap() -> None:
+    views = [WindowView(0, 900, Bucket(), {("team", t): 1}, {}, 0, 0, None) for t in ("x", "y", "z")]
+    capped = merge_and_cap({0: views}, max_label_values=1, label_allow={"channel": frozenset({"chat"})})
+    assert capped.views[0].open_tickets == {("team", "x"): 1, ("team", OTHER): 2}  # equal volume: sorted
+    assert capped.labels.map("channel", "email") == OTHER
