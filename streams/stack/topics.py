@@ -8,12 +8,13 @@ low-volume and read in order, so it has 1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from streams.stack.aio import run_sync
 from streams.stack.errors import StackError
+from streams.worker.topics import TopicAdminError, TopicSpec, ensure_topics_async
+
+__all__ = ["TopicSpec", "default_topics", "ensure_topics", "ensure_topics_async"]
 
 TICKETS_TOPIC = "tickets"
 SURVEYS_TOPIC = "surveys"
@@ -25,22 +26,6 @@ INPUT_TOPICS = (TICKETS_TOPIC, SURVEYS_TOPIC, ORDERS_TOPIC, CUSTOMERS_TOPIC)
 DEFAULT_PARTITIONS = 4
 DEFAULT_DEAD_LETTER_PARTITIONS = 1
 
-_TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
-
-
-@dataclass(frozen=True)
-class TopicSpec:
-    name: str
-    partitions: int
-    replication_factor: int = 1
-    config: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.partitions < 1:
-            raise ValueError(f"topic {self.name!r}: partitions must be >= 1, got {self.partitions}")
-        if self.replication_factor < 1:
-            raise ValueError(f"topic {self.name!r}: replication_factor must be >= 1")
-
 
 def default_topics(
     partitions: int = DEFAULT_PARTITIONS,
@@ -50,44 +35,6 @@ def default_topics(
         *(TopicSpec(name, partitions) for name in INPUT_TOPICS),
         TopicSpec(DEAD_LETTER_TOPIC, dead_letter_partitions),
     )
-
-
-async def ensure_topics_async(
-    bootstrap_servers: str,
-    topics: Sequence[TopicSpec],
-    *,
-    timeout_seconds: float = 30.0,
-    client_kwargs: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """Create missing topics; return the names created. Existing topics are left as they are.
-
-    `client_kwargs`: aiokafka connection settings (security), bootstrap included."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    timeout_ms = int(timeout_seconds * 1000)
-    kwargs = dict(client_kwargs or {"bootstrap_servers": bootstrap_servers})
-    admin = AIOKafkaAdminClient(request_timeout_ms=timeout_ms, **kwargs)
-    try:
-        await admin.start()
-        response = await admin.create_topics(
-            [
-                NewTopic(t.name, t.partitions, t.replication_factor, topic_configs=dict(t.config))
-                for t in topics
-            ],
-            timeout_ms=timeout_ms,
-        )
-    finally:
-        await admin.close()
-    created: list[str] = []
-    failures: list[str] = []
-    for error in response.to_object()["topic_errors"]:
-        if error["error_code"] == 0:
-            created.append(error["topic"])
-        elif error["error_code"] != _TOPIC_ALREADY_EXISTS:
-            failures.append(f"{error['topic']}: error {error['error_code']} {error['error_message'] or ''}".strip())
-    if failures:
-        raise StackError(f"creating topics on {bootstrap_servers} failed: " + "; ".join(failures))
-    return created
 
 
 def ensure_topics(
@@ -102,5 +49,7 @@ def ensure_topics(
         return run_sync(lambda: ensure_topics_async(bootstrap_servers, specs, timeout_seconds=timeout_seconds))
     except StackError:
         raise
+    except TopicAdminError as exc:
+        raise StackError(str(exc)) from exc
     except Exception as exc:
         raise StackError(f"could not create topics on {bootstrap_servers}: {type(exc).__name__}: {exc}") from exc

@@ -248,12 +248,13 @@ def worker(batch: bool) -> None:
     })
     import asyncio
 
-    from streams.app import create_app
-    from streams.checkpoints import ensure_internal_topics
     from streams.settings import Settings
+    from streams.worker.app import create_app
+    from streams.worker.topics import ensure_internal_topics
 
     asyncio.run(ensure_internal_topics(Settings()))
-    app, processor = create_app(Settings())
+    worker_app = create_app(Settings())
+    app, processor = worker_app.app, worker_app.engines
     handle, handle_batch = processor.handle, processor.handle_batch
 
     def counted(topic, partition, offset, value):
@@ -266,9 +267,9 @@ def worker(batch: bool) -> None:
         tick(len(records))
         return out
 
-    # The stock agent path calls handle() per record, the batch path handle_batch().
+    # The stock agent path calls handle() per record, the batch path the hooks' handle_batch().
     if batch:
-        processor.handle_batch = counted_batch
+        worker_app.hooks.handle_batch = counted_batch
     else:
         processor.handle = counted
 

@@ -15,7 +15,7 @@ from streams.codegen.durations import Duration
 from streams.codegen.errors import SpecError
 from streams.codegen.model import build_model, load_model
 from streams.codegen.spec import SPEC_PATH, load_spec, parse_spec
-from streams.exposition import resolution_buckets
+from streams.worker.metrics import resolution_buckets
 from streams.settings import Settings
 
 

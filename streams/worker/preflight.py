@@ -9,8 +9,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError, SaslAuthenticationFailed, UnsupportedSaslMechanismError
 
-from streams.clients import client_kwargs
-from streams.clients import credentials as _credentials
+from streams.worker.clients import client_kwargs
+from streams.worker.clients import credentials as _credentials
 from streams.settings import Settings
 
 
