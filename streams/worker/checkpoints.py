@@ -46,9 +46,11 @@ class CheckpointReader(Protocol):
 
 
 class RecordSender(Protocol):
-    """Writes one record and waits for the broker's acknowledgement (raises if it fails)."""
+    """Writes records to a topic."""
 
-    async def send_and_wait(self, topic: str, key: bytes, value: bytes) -> None: ...
+    async def send_and_wait(self, topic: str, key: bytes, value: bytes) -> None:
+        """Write one record and wait for the broker's acknowledgement; raises if it fails."""
+        ...
 
 
 class OffsetCommitter(Protocol):

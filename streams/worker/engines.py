@@ -37,10 +37,14 @@ class Record(Protocol):
     """What the engines read of a Kafka record (aiokafka's ConsumerRecord has these)."""
 
     @property
-    def offset(self) -> int: ...
+    def offset(self) -> int:
+        """The record's offset in its partition."""
+        ...
 
     @property
-    def value(self) -> bytes | None: ...
+    def value(self) -> bytes | None:
+        """The raw value (None: a tombstone or an empty record)."""
+        ...
 
 
 class _Record(NamedTuple):

@@ -46,9 +46,11 @@ class GroupMembership(Protocol):
 
 
 class RecordPublisher(Protocol):
-    """Hands one record to the producer; returns once it is queued (not acknowledged). Raises on failure."""
+    """Publishes records to a topic."""
 
-    async def send(self, topic: str, key: bytes, value: bytes) -> None: ...
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        """Hand one record to the producer; returns once it is queued, not acknowledged. Raises on failure."""
+        ...
 
 
 def new_worker_id(port: int) -> str:

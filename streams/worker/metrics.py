@@ -55,7 +55,8 @@ class WorkerCollector:
         self.currency = engines.settings.reporting_currency
 
     def describe(self) -> list[Metric]:
-        return []  # registering must not trigger a collect() before the app runs
+        """Nothing: registering must not trigger a collect() before the app runs."""
+        return []
 
     def collect(self) -> Iterator[Metric]:
         """The metric families of this scrape (the registry calls it)."""

@@ -15,7 +15,7 @@ Kafka modes (one topic, read from the earliest offset by a fresh consumer group)
     faust-noop    a Faust agent that does nothing
     faust-table   the naive Faust way: per-event agent writing an NPS-per-team tumbling table
     worker        our worker (every KPI), stock Faust agent path (KPI_CONSUMER_BATCHING=false)
-    worker-batch  our worker with the batch consumer (streams/batching.py, the default)
+    worker-batch  our worker with the batch consumer (streams/worker/batching.py, the default)
     quix-noop     Quix Streams, JSON-deserialise and count
     quix-nps      Quix Streams, NPS per team over 1-minute tumbling event-time windows
                   (group_by team, custom aggregator, RocksDB state, changelog on: the defaults)
