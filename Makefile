@@ -1,18 +1,44 @@
 # Developer entry points. `make test` is THE test command (CI runs exactly it).
-# The local stack needs Java 17+, Maven, and Debian's prometheus and
-# prometheus-alertmanager packages: see docs/local-stack.md.
+# `make install` sets up everything, system packages included (see
+# deploy/install-system-packages.sh); `make dev` does the same with pure Python kpi/.
 
 PYTHON ?= python3.11
 VENV := .venv
 KPI := $(VENV)/bin/kpi-monitor
+# What the last pip install built: compiled (mypyc) or pure Python. Each stamp is
+# newer than the sources it was built from, so a second install skips pip.
+COMPILED_STAMP := $(VENV)/.installed-compiled
+PURE_STAMP := $(VENV)/.installed-pure
+PROJECT_FILES := pyproject.toml setup.py
 
-.PHONY: install jars up down status test deploy-config generate run
+.PHONY: install dev system-packages jars up down status test deploy-config generate run
 
-install:
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --upgrade pip
-	$(VENV)/bin/pip install -e '.[dev,rocksdb]'
-	$(MAKE) jars
+# System packages (apt-get as root; otherwise it says what to run), the venv, the
+# project with its hot kpi/ modules compiled by mypyc, the Kafka jars.
+install: $(COMPILED_STAMP)
+	@$(MAKE) --no-print-directory jars
+
+# As `install`, but kpi/ stays pure Python (KPI_MONITOR_PURE_PYTHON=1): edits to
+# kpi/*.py take effect without a rebuild. `make install` compiles again.
+dev: $(PURE_STAMP)
+	@$(MAKE) --no-print-directory jars
+
+system-packages:
+	@PYTHON=$(PYTHON) deploy/install-system-packages.sh
+
+$(VENV)/bin/python: | system-packages
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(COMPILED_STAMP): $(PROJECT_FILES) $(wildcard kpi/*.py) | system-packages $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[dev,rocksdb]'
+	@rm -f $(PURE_STAMP) && touch $@
+
+# Compiled modules left from `make install` would shadow the .py files: removed first.
+$(PURE_STAMP): $(PROJECT_FILES) | system-packages $(VENV)/bin/python
+	rm -f kpi/*.so *__mypyc*.so
+	KPI_MONITOR_PURE_PYTHON=1 $(VENV)/bin/pip install -q -e '.[dev,rocksdb]'
+	@rm -f $(COMPILED_STAMP) && touch $@
 
 # Kafka broker jars from Maven Central into .cache/kafka/<version>/libs (once).
 jars:
@@ -31,7 +57,7 @@ status:
 test:
 	$(VENV)/bin/python -m pytest
 
-# Rewrites deploy/prometheus/*.yml and deploy/alertmanager/alertmanager.yml from
+# Rewrites deploy/prometheus/*.yml and deploy/alertmanager/*.yml from
 # their templates in streams/stack/; tests/deploy fails when they drift.
 deploy-config:
 	$(VENV)/bin/python -m streams.stack.render

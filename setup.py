@@ -13,6 +13,7 @@ from setuptools import setup
 # wrongly typed setting raises ConfigError, not a compiled TypeError.
 COMPILED_MODULES = [
     "kpi/aggregates.py",
+    "kpi/business_hours.py",
     "kpi/contract.py",
     "kpi/dedup.py",
     "kpi/engine.py",

@@ -4,26 +4,36 @@ Environment variables start with `KPI_` and use `__` for nesting, e.g.
 `KPI_KAFKA__BOOTSTRAP_SERVERS=broker:9092`, `KPI_SLA_TARGETS='{"urgent": "2h"}'`.
 A file given with `--config` (TOML) is read first; environment variables override it.
 Secrets are `SecretStr`: they print as '**********' in logs, reprs and errors.
+Every model forbids unknown keys; `streams.settings_sources.load_settings` (what the worker
+calls) also refuses unknown `KPI_*` variables and reports every mistake with its source.
 """
 
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from kpi.config import GROUP_BY_DIMENSIONS, EngineConfig, SeriesSpec
+from kpi.contract import TOPICS
 from kpi.errors import ConfigError
 from kpi.sla import DEFAULT_TARGETS_SECONDS, SlaPolicy
 from kpi.windows import DAY_SECONDS, parse_duration_seconds
 
 CONFIG_FILE_ENV = "KPI_CONFIG_FILE"
+DEFAULT_DEAD_LETTER_TOPIC = "kpi-dead-letter"
+# The TOML file `load_settings` checked (the --config flag); else $KPI_CONFIG_FILE is read.
+CONFIG_FILE: ContextVar[str | None] = ContextVar("kpi_config_file", default=None)
+_STRICT = ConfigDict(extra="forbid")
 
 
 class KafkaSettings(BaseModel):
+    model_config = _STRICT
+
     bootstrap_servers: str = "127.0.0.1:9092"
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
@@ -58,6 +68,8 @@ class KafkaSettings(BaseModel):
 class StateSettings(BaseModel):
     """Durable partition state (streams/checkpoints.py)."""
 
+    model_config = _STRICT
+
     # How often each changed partition's state is written to the checkpoint topic with its
     # offset. A crash re-reads at most this much input.
     checkpoint_interval: str = "10s"
@@ -73,18 +85,26 @@ class StateSettings(BaseModel):
         return value
 
 
-class TopicSettings(BaseModel):
-    tickets: str = "tickets"
-    surveys: str = "surveys"
-    orders: str = "orders"
-    customers: str = "customers"
-    dead_letter: str = "kpi-dead-letter"
+class _TopicNames(BaseModel):
+    model_config = _STRICT
+
+    dead_letter: str = DEFAULT_DEAD_LETTER_TOPIC
 
     def inputs(self) -> tuple[str, ...]:
-        return (self.tickets, self.surveys, self.orders, self.customers)
+        """The Kafka topic of each input topic of the event contract, in kpi.contract.TOPICS order."""
+        return tuple(getattr(self, topic) for topic in TOPICS)
+
+
+# One field per topic of the event contract (kpi.contract.TOPICS), named and defaulting as it:
+# `topics.tickets` / KPI_TOPICS__TICKETS renames the tickets topic.
+TopicSettings = create_model(  # type: ignore[call-overload]
+    "TopicSettings", __base__=_TopicNames, **{topic: (str, topic) for topic in TOPICS}
+)
 
 
 class WebSettings(BaseModel):
+    model_config = _STRICT
+
     host: str = "127.0.0.1"
     port: int = Field(6066, ge=0, le=65535)
 
@@ -95,7 +115,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KPI_", env_nested_delimiter="__", extra="forbid", hide_input_in_errors=True)
 
     kafka: KafkaSettings = KafkaSettings()
-    topics: TopicSettings = TopicSettings()
+    topics: TopicSettings = TopicSettings()  # type: ignore[valid-type]
     web: WebSettings = WebSettings()
     state: StateSettings = StateSettings()
     trailing_windows: list[str] = Field(default_factory=lambda: ["5m", "1h", "24h"])
@@ -153,7 +173,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = os.environ.get(CONFIG_FILE_ENV)
+        path = CONFIG_FILE.get() or os.environ.get(CONFIG_FILE_ENV)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if path:
             if not Path(path).is_file():

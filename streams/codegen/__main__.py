@@ -1,4 +1,4 @@
-"""Generate the Prometheus rules and Grafana files from the KPI spec.
+"""Generate the Prometheus rules, the Grafana files and the worker's /wall page from the KPI spec.
 
     python -m streams.codegen            # rewrite them (make generate)
     python -m streams.codegen --check    # exit 1 if a committed file differs (the tests do this too)

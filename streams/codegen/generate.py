@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streams.codegen import names as n
-from streams.codegen import provisioning, writer
+from streams.codegen import provisioning, wall_page, writer
 from streams.codegen.alert_rules import alert_rule_files
 from streams.codegen.dashboards import build_dashboards
 from streams.codegen.model import Model
@@ -23,4 +23,5 @@ def generated_files(model: Model) -> dict[Path, str]:
     files[writer.DASHBOARD_PROVIDERS_DIR / provisioning.PROVIDER_FILE] = writer.yaml_text(model, provisioning.dashboard_providers(model))
     for name, dashboard in build_dashboards(model).items():
         files[writer.DASHBOARDS_DIR / name] = writer.json_text(dashboard)
+    files[writer.WALL_PAGE_DIR / wall_page.PAGE_FILE] = wall_page.build_page(model, writer.header_lines(model))
     return dict(sorted(files.items()))

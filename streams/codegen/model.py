@@ -18,7 +18,7 @@ from kpi.contract import PRIORITIES
 from streams import conventions as c
 from streams.codegen.durations import Duration
 from streams.codegen.errors import SpecError
-from streams.codegen.spec import SPEC_PATH, DashboardSpec, KpiSpec, SpecV1, load_spec
+from streams.codegen.spec import SPEC_PATH, DashboardSpec, KpiSpec, SpecV1, default_runbook_url, load_spec
 
 Direction = Literal["min", "max"]
 Unit = Literal["none", "percentunit", "s"]
@@ -28,6 +28,8 @@ TICKET_BREAKDOWNS = ("team", "channel", "priority")
 BREAKDOWN_LABELS = ("team", "channel", "priority")
 # The wall dashboard shows SLA attainment over the last day.
 DASHBOARD_SLI_WINDOW = Duration.parse("1d")
+# The wall's KPIs when the spec marks none with `wall:` (the KPIs the wall always showed).
+DEFAULT_WALL_KPIS = ("nps", "csat", "fcr_ratio", "first_response_time_p90_seconds", "resolution_time_p90_seconds")
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class KpiTarget:
     alert: bool
     alerting: Alerting
     unit: Unit
+    wall: bool
 
     @property
     def alert_name(self) -> str:
@@ -187,6 +190,7 @@ class Dashboard:
 
 @dataclass(frozen=True)
 class Grafana:
+    url: str  # Grafana's base URL, no trailing slash
     datasource_uid: str
     datasource_name: str
     datasource_url: str
@@ -212,6 +216,16 @@ class Model:
 
     def runbook(self, alert_name: str) -> str:
         return f"{self.runbook_url}#{alert_name.lower()}"
+
+    def dashboard_url(self, dashboard: Dashboard, **variables: str) -> str:
+        """Absolute link to a dashboard, with template variables as `var-<name>=<value>`."""
+        query = "&".join(f"var-{name}={value}" for name, value in variables.items())
+        return f"{self.grafana.url}/d/{dashboard.uid}" + (f"?{query}" if query else "")
+
+    @property
+    def wall_kpis(self) -> tuple[KpiTarget, ...]:
+        """The KPIs on the wall, in spec order."""
+        return tuple(k for k in self.kpis if k.wall)
 
     def kpi(self, name: str) -> KpiTarget | None:
         return next((k for k in self.kpis if k.kpi == name), None)
@@ -307,11 +321,19 @@ def build_model(spec: SpecV1, source: str = "<spec>") -> Model:
     uids = [db.uid for db in dashboards.values()]
     if len(set(uids)) != len(uids):
         problems.append(f"grafana.dashboards: uids must differ, got {uids}")
-    grafana = Grafana(g.datasource.uid, g.datasource.name, g.datasource.url, g.folder, g.dashboards_path, d(g.refresh), **dashboards)
+    grafana = Grafana(g.url, g.datasource.uid, g.datasource.name, g.datasource.url, g.folder, g.dashboards_path, d(g.refresh), **dashboards)
+
+    runbook_url = spec.runbook_url
+    if runbook_url is None:
+        try:
+            runbook_url = default_runbook_url()
+        except SpecError as exc:
+            problems.append(str(exc))
 
     if problems:
         raise SpecError(f"{source}: {len(problems)} problem(s):\n" + "\n".join(f"  - {line}" for line in problems))
-    return Model(source, spec.version, spec.runbook_url, windows, spec.min_sample_size, sla, tuple(kpis), pipeline, grafana)
+    assert runbook_url is not None
+    return Model(source, spec.version, runbook_url, windows, spec.min_sample_size, sla, tuple(kpis), pipeline, grafana)
 
 
 def _alerting(spec) -> Alerting:
@@ -364,6 +386,7 @@ def _kpi_target(name: str, k: KpiSpec, spec: SpecV1, windows: tuple[str, ...], p
         alert=k.alert,
         alerting=Alerting(Duration.parse(k.for_), k.severity),
         unit=kind.unit,
+        wall=k.wall if k.wall is not None else name in DEFAULT_WALL_KPIS,
     )
 
 

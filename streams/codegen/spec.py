@@ -7,8 +7,10 @@ conventions. Errors name the file and the dotted path of every bad key.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -19,6 +21,10 @@ from streams.codegen.errors import SpecError
 
 SPEC_VERSION = 1
 SPEC_PATH = Path(__file__).resolve().parents[2] / "deploy" / "spec" / f"kpi-spec.v{SPEC_VERSION}.yaml"
+PYPROJECT_PATH = SPEC_PATH.parents[2] / "pyproject.toml"
+# Grafana's own address in deploy/docker-compose.yml; a spec sets `grafana.url` to where the
+# on-call opens Grafana.
+DEFAULT_GRAFANA_URL = "http://127.0.0.1:3000"
 
 
 def _duration(text: str) -> str:
@@ -32,8 +38,20 @@ def _uid(text: str) -> str:
     return text
 
 
+def _absolute_url(text: str) -> str:
+    """Alert links are opened from Alertmanager, Slack or PagerDuty, never from this checkout."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(ch.isspace() for ch in text):
+        raise ValueError(
+            "must be an absolute http(s) URL: alert links are opened outside this repository (Alertmanager, "
+            "Slack, PagerDuty), so give the full address people can open, e.g. https://git.example.com/kpi-monitor/docs/runbook.md"
+        )
+    return text.rstrip("/")
+
+
 DurationText = Annotated[str, AfterValidator(_duration)]
 Uid = Annotated[str, AfterValidator(_uid)]
+AbsoluteUrl = Annotated[str, AfterValidator(_absolute_url)]
 Severity = Literal["page", "ticket"]
 Ratio = Annotated[float, Field(gt=0, lt=1)]
 Number = float | int
@@ -107,6 +125,8 @@ class KpiSpec(_Strict):
     for_: DurationText = Field("30m", alias="for")
     severity: Severity = "ticket"
     alert: bool = True
+    # On the wall (Grafana wall dashboard and the worker's /wall page); unset: model.DEFAULT_WALL_KPIS.
+    wall: bool | None = None
 
     @model_validator(mode="after")
     def _one_direction(self) -> KpiSpec:
@@ -165,6 +185,7 @@ class DashboardsSpec(_Strict):
 
 
 class GrafanaSpec(_Strict):
+    url: AbsoluteUrl = DEFAULT_GRAFANA_URL  # where people open Grafana: alerts link to dashboards there
     datasource: DatasourceSpec
     folder: Annotated[str, Field(min_length=1)]
     dashboards_path: Annotated[str, Field(min_length=1)]
@@ -174,13 +195,27 @@ class GrafanaSpec(_Strict):
 
 class SpecV1(_Strict):
     version: Literal[1]
-    runbook_url: Annotated[str, Field(min_length=1)]
+    # Unset: the project's documentation (default_runbook_url).
+    runbook_url: AbsoluteUrl | None = None
     windows: Annotated[list[DurationText], Field(min_length=1)]
     min_sample_size: Annotated[int, Field(ge=1)]
     sla: SlaSpec
     kpis: dict[str, KpiSpec] = Field(default_factory=dict)
     pipeline: PipelineSpec
     grafana: GrafanaSpec
+
+
+def default_runbook_url(pyproject: Path = PYPROJECT_PATH) -> str:
+    """`[project.urls] Documentation` of pyproject.toml + "/runbook.md": the runbook on the
+    project's repository host. Raises SpecError when it cannot be read."""
+    try:
+        docs = tomllib.loads(pyproject.read_text())["project"]["urls"]["Documentation"]
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(
+            f"runbook_url: not set in the spec, and the default ([project.urls] Documentation in {pyproject}) "
+            f"cannot be read ({type(exc).__name__}: {exc}); set runbook_url to where the on-call reads docs/runbook.md"
+        ) from None
+    return f"{_absolute_url(docs)}/runbook.md"
 
 
 def load_spec(path: Path = SPEC_PATH) -> SpecV1:

@@ -4,15 +4,22 @@ What it does, in order:
 
 1. `stack up` (streams/stack/control.py): Kafka, Alertmanager, Prometheus. Idempotent:
    components already running are reused and left running at the end.
-2. `kpi-monitor worker` as a child process, serving /metrics where the stack's Prometheus
+2. An alert receiver (streams/stack/alert_receiver.py) in a thread on the stack's webhook
+   address: every alert Alertmanager sends is printed as one line in this terminal.
+3. `kpi-monitor worker` as a child process, serving /metrics where the stack's Prometheus
    scrapes it (`--worker-metrics-address`), evaluating every second so numbers move.
-3. A warm-up burst: `kpi-monitor generate --no-realtime` of the last `--warmup` of
+4. A warm-up burst: `kpi-monitor generate --no-realtime` of the last `--warmup` of
    simulated traffic, so the 1h and 24h windows and resolution times have data at once.
-4. `kpi-monitor generate` in real time at `--rate` events/s until `--duration` or Ctrl-C.
+   Only when the topics are empty: when they hold an earlier run's events, the worker
+   continues from those (its checkpoints) and a second warm-up would double the numbers.
+5. `kpi-monitor generate` in real time at `--rate` events/s until `--duration` or Ctrl-C.
 
-It prints where to look and a one-line summary of live KPIs every few seconds. Ctrl-C or
-SIGTERM stops the generator, the worker and the stack components this run started, in
-that order, and waits for each: nothing it started is left running.
+It prints where to look and a one-line summary of live KPIs every few seconds. Ctrl-C,
+SIGTERM and SIGHUP (the terminal closed) stop the generator, the worker and the stack
+components this run started, in that order, and wait for each. If the demo itself is
+killed, its children die with it (prctl PDEATHSIG, streams/stack/process.py), and
+`kpi-monitor stack down` stops a demo's worker and generator too (they are recorded in the
+stack's state file).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import TYPE_CHECKING
 from streams.commands.stack import _SETTING_FLAGS, _settings
 
 if TYPE_CHECKING:
+    from streams.stack.alert_receiver import AlertReceiver
     from streams.stack.settings import StackSettings
 
 EXIT_FAILED = 1
@@ -47,17 +55,26 @@ DEFAULT_EVALUATION_INTERVAL = "1s"
 # another's must not make any of them "late" (they would be dead-lettered).
 BASE_GRACE_SECONDS = 300
 WORKER_APP_ID = "kpi-monitor-demo"
+DEMO_SESSION_TIMEOUT = "10s"
 WORKER_READY_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 30.0
 STATUS_EVERY_SECONDS = 5.0
 DEMO_QUERY = 'cxkpi_nps_score{window="5m"}'
+# Children of a killed demo: servers get SIGTERM (they stop cleanly and quickly); the worker
+# and generator get SIGKILL, which cannot hang on a broker that is going away at the same
+# moment, and loses nothing committed (the worker restores from its last checkpoint).
+SERVER_DEATH_SIGNAL = signal.SIGTERM
+CLIENT_DEATH_SIGNAL = signal.SIGKILL
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 DESCRIPTION = """\
 Start everything a newcomer needs to watch live KPIs: the local Kafka, Prometheus and
 Alertmanager (reused if already running), a worker, and a generator sending realistic
 events at a human rate after a one-hour warm-up burst. Prints the URLs of /metrics,
-Prometheus (with a ready-made query) and the alerts, then a live KPI line every few
-seconds. Ctrl-C stops what the demo started and leaves nothing running.
+Prometheus (a ready-made query, the alerts and targets pages) and Alertmanager's alerts,
+then a live KPI line every few seconds, and each alert Alertmanager sends as it arrives.
+Ctrl-C, SIGTERM or closing the terminal stops what the demo started and leaves nothing
+running; so does `kpi-monitor stack down`.
 """
 
 EPILOG = """\
@@ -70,8 +87,13 @@ examples:
 The stack flags are those of `kpi-monitor stack up` (each also a KPI_STACK_* variable).
 The warm-up's tickets that would resolve after it ended stay open: they show up as open
 (and, hours later, breached) tickets. Logs: <state-dir>/demo/worker.log and generator.log.
-Exit status: 0 stopped by Ctrl-C/SIGTERM or the generator finished and was stopped,
-1 something could not start (the message says what), 2 bad options.
+
+A demo whose topics already hold events (an earlier demo) continues from them and sends
+no warm-up, so the numbers are not doubled; it says so. To start clean instead:
+  kpi-monitor stack down --wipe-data      # with the same --state-dir
+
+Exit status: 0 stopped by Ctrl-C/SIGTERM/SIGHUP or `kpi-monitor stack down`, 1 something
+could not start or the worker died (the message says what), 2 bad options.
 """
 
 
@@ -103,9 +125,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # -- pure helpers (unit-tested) ---------------------------------------------------------------
 
 
-def prometheus_query_url(prometheus_url: str, expr: str = DEMO_QUERY, range_input: str = "15m") -> str:
+def prometheus_page_prefix(prometheus_url: str) -> str:
+    """'/classic' where Prometheus serves its UI there, else ''.
+
+    Debian's Prometheus 2.x package has only the classic UI, under /classic (/alerts and
+    /targets are 404); a build with the React UI also answers /classic/... up to 2.x, and 3.x
+    serves /alerts. Asking the server itself gives links that work with the installed one.
+    """
+    return "/classic" if _status(f"{prometheus_url}/classic/alerts") == 200 else ""
+
+
+def prometheus_query_url(prometheus_url: str, expr: str = DEMO_QUERY, range_input: str = "15m", prefix: str = "/classic") -> str:
     query = urllib.parse.urlencode({"g0.expr": expr, "g0.tab": "0", "g0.range_input": range_input})
-    return f"{prometheus_url}/graph?{query}"
+    return f"{prometheus_url}{prefix}/graph?{query}"
+
+
+def demo_links(*, metrics_url: str, prometheus_url: str, alertmanager_url: str, prefix: str) -> list[tuple[str, str]]:
+    """(label, URL) of every page the demo prints; each answers 200 while the demo runs."""
+    return [
+        ("wall", metrics_url.removesuffix("/metrics") + "/wall"),
+        ("metrics", metrics_url),
+        ("prometheus", prometheus_query_url(prometheus_url, prefix=prefix)),
+        ("alerts", f"{prometheus_url}{prefix}/alerts"),
+        ("targets", f"{prometheus_url}{prefix}/targets"),
+        # Debian's Alertmanager package has no web UI ("does not include a web application").
+        ("alertmanager", f"{alertmanager_url}/api/v2/alerts"),
+    ]
 
 
 def worker_grace_seconds(warmup_seconds: float) -> int:
@@ -183,8 +228,11 @@ def status_line(text: str) -> str:
 # -- processes --------------------------------------------------------------------------------
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 class _Stop(Exception):
-    """SIGTERM, turned into an exception like Ctrl-C's KeyboardInterrupt."""
+    """SIGTERM or SIGHUP, turned into an exception like Ctrl-C's KeyboardInterrupt."""
 
 
 def _raise_stop(signum: int, frame: object) -> None:
@@ -219,6 +267,8 @@ class Child:
 
 
 def _spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> Child:
+    from streams.stack.process import die_with_parent
+
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(argv)}\n".encode())
@@ -230,6 +280,7 @@ def _spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str] | Non
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             start_new_session=True,  # Ctrl-C reaches the demo only; it stops the children in order
+            preexec_fn=die_with_parent(CLIENT_DEATH_SIGNAL),  # noqa: PLW1509 - one prctl call
         )
     return Child(name, popen, log_path)
 
@@ -248,24 +299,48 @@ def _fetch(url: str, timeout: float = 2.0) -> str | None:
         return None
 
 
+def _status(url: str, timeout: float = 5.0) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (OSError, urllib.error.URLError):
+        return None
+
+
+def say(message: str) -> None:
+    """Print, unless the terminal is gone (SIGHUP): the clean-up must go on regardless."""
+    try:
+        print(message, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
 @dataclass
 class Demo:
     settings: StackSettings
     args: argparse.Namespace
     started_components: list[str] = field(default_factory=list)
     children: list[Child] = field(default_factory=list)
+    receiver: AlertReceiver | None = None
+    receiver_note: str = ""
 
     @property
     def demo_dir(self) -> Path:
-        return Path(self.settings.state_dir).resolve() / "demo"
+        from streams.stack.control import DEMO_DIR_NAME
+
+        return Path(self.settings.state_dir).resolve() / DEMO_DIR_NAME
 
     def say(self, message: str) -> None:
-        print(message, flush=True)
+        say(message)
 
     def run(self) -> int:
         from streams.generator.timefmt import parse_duration_seconds
-        from streams.stack.control import stack_up
+        from streams.stack.control import DEMO_GENERATOR, DEMO_WORKER, stack_up
         from streams.stack.ports import PortClaim, ensure_ports_free
+        from streams.stack.process import tie_children_to_this_process
+        from streams.stack.topics import count_records
 
         args = self.args
         warmup_seconds = parse_duration_seconds(args.warmup)
@@ -275,6 +350,9 @@ class Demo:
         # Fail before anything starts if a worker (e.g. `make run`) already holds the port.
         ensure_ports_free([PortClaim(worker_port, "worker metrics", "--worker-metrics-address or KPI_STACK_WORKER_METRICS_ADDRESS", host)])
 
+        # What this demo starts dies with it, however it dies (streams/stack/process.py).
+        tie_children_to_this_process(SERVER_DEATH_SIGNAL)
+        self.receiver_note = self._start_receiver()
         statuses = stack_up(self.settings, progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
         self.started_components = [s.name for s in statuses if s.started_now]
         endpoints = {s.name: s.endpoints for s in statuses}
@@ -282,8 +360,19 @@ class Demo:
         prometheus_url = endpoints["prometheus"]["url"]
         alertmanager_url = endpoints["alertmanager"]["url"]
 
+        # Events an earlier run left in the topics: the worker continues from them (its
+        # checkpoints, same app id), so a warm-up on top would double every number.
+        earlier_events = count_records(bootstrap)
+        if earlier_events:
+            self.say(f"continuing: the topics already hold {earlier_events:,} events from an earlier run; the worker "
+                     "picks up from them, so no warm-up is sent (for a clean start: `kpi-monitor stack down "
+                     "--wipe-data`, then the demo again)")
+            warmup_seconds = 0
+        elif warmup_seconds > 0:
+            self.say("starting clean: the topics are empty")
+
         metrics_url = f"http://{host}:{worker_port}/metrics"
-        worker = _spawn("worker", [sys.executable, "-m", "streams.cli", "worker"], self.demo_dir / "worker.log", {
+        worker = self._start("worker", DEMO_WORKER, [sys.executable, "-m", "streams.cli", "worker"], "worker.log", {
             "KPI_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
             "KPI_WEB__HOST": host,
             "KPI_WEB__PORT": str(worker_port),
@@ -291,8 +380,10 @@ class Demo:
             "KPI_GRACE": f"{worker_grace_seconds(warmup_seconds)}s",
             "KPI_APP_ID": WORKER_APP_ID,
             "KPI_DATA_DIR": str(self.demo_dir / "worker-data"),
-        })
-        self.children.append(worker)
+            # After a killed demo, the next one's worker waits this long for the dead one's
+            # partitions: keep it short on a one-worker laptop setup (default 30s).
+            "KPI_KAFKA__SESSION_TIMEOUT": DEMO_SESSION_TIMEOUT,
+        }, endpoints={"url": metrics_url})
         self._wait_worker(worker, metrics_url)
 
         seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(3), "big")
@@ -300,17 +391,16 @@ class Demo:
         if warmup_seconds > 0:
             self.say(f"warm-up: sending the last {args.warmup} of simulated traffic at {args.rate:g} events/s as a burst ...")
             start = time.time() - warmup_seconds
-            burst = _spawn("warm-up generator", warmup_argv(sys.executable, bootstrap, start_seconds=start,
-                                                              warmup=args.warmup, rate=args.rate, seed=seed),
-                           self.demo_dir / "generator.log")
-            self.children.append(burst)
+            burst = self._start("warm-up generator", DEMO_GENERATOR, warmup_argv(
+                sys.executable, bootstrap, start_seconds=start, warmup=args.warmup, rate=args.rate, seed=seed,
+            ), "generator.log")
             code = burst.popen.wait()
             if code != 0:
                 raise _Failure(f"the warm-up generator exited with {code}; last lines of {burst.log_path}:\n{_tail(burst.log_path)}")
             warmup_events = int(args.rate * warmup_seconds)
-        live = _spawn("generator", live_argv(sys.executable, bootstrap, duration=args.duration, rate=args.rate,
-                                             seed=seed + 1), self.demo_dir / "generator.log")
-        self.children.append(live)
+        live = self._start("generator", DEMO_GENERATOR, live_argv(
+            sys.executable, bootstrap, duration=args.duration, rate=args.rate, seed=seed + 1,
+        ), "generator.log")
 
         stack_note = (
             "the stack too (this demo started it)" if set(self.started_components) == {"kafka", "alertmanager", "prometheus"}
@@ -318,20 +408,59 @@ class Demo:
             if self.started_components
             else "nothing else: the stack was already running and stays up (`kpi-monitor stack down` stops it)"
         )
+        prefix = prometheus_page_prefix(prometheus_url)
         self.say("")
         self.say("kpi-monitor demo is running; live numbers move within a minute")
-        self.say(f"  metrics        {metrics_url}")
-        self.say(f"  prometheus     {prometheus_query_url(prometheus_url)}")
-        self.say(f"  alerts         {prometheus_url}/alerts")
-        self.say(f"  alertmanager   {alertmanager_url}/#/alerts")
-        self.say(f"  kafka          {bootstrap}")
-        self.say(f"  events         {args.rate:g}/s live for {args.duration}"
+        for label, url in demo_links(metrics_url=metrics_url, prometheus_url=prometheus_url,
+                                     alertmanager_url=alertmanager_url, prefix=prefix):
+            self.say(f"  {label:<14} {url}")
+        self.say(f"  {'alert receiver':<14} {self.receiver_note}")
+        self.say(f"  {'kafka':<14} {bootstrap}")
+        self.say(f"  {'events':<14} {args.rate:g}/s live for {args.duration}"
                  + (f", after a warm-up burst of ~{warmup_events:,} ({args.warmup} simulated)" if warmup_events else "")
                  + f"; seed {seed}")
-        self.say(f"  logs           {worker.log_path}, {live.log_path}")
+        self.say(f"  {'logs':<14} {worker.log_path}, {live.log_path}")
         self.say(f"Ctrl-C stops the generator, the worker and {stack_note}.")
         self.say("")
         return self._watch(worker, live, metrics_url)
+
+    def _start_receiver(self) -> str:
+        """Start the alert receiver on the stack's webhook address; what to print about it."""
+        from streams.stack.alert_receiver import AlertReceiver
+
+        url = urllib.parse.urlsplit(self.settings.alert_webhook_url)
+        if url.hostname not in LOCAL_HOSTS or url.port is None:
+            return f"none: Alertmanager sends alerts to {self.settings.alert_webhook_url}"
+        try:
+            self.receiver = AlertReceiver(url.hostname, url.port, emit=say).start()
+        except OSError as exc:
+            return (f"none: {url.hostname}:{url.port} is taken ({exc.strerror}); alerts go to whatever listens there "
+                    "(--alert-webhook-url moves it)")
+        return f"{self.settings.alert_webhook_url}: each alert Alertmanager sends is printed here as it arrives"
+
+    def _start(self, name: str, record_name: str, argv: list[str], log_name: str, env: dict[str, str] | None = None,
+               endpoints: dict[str, str] | None = None) -> Child:
+        """Spawn a child and record it in the stack's state, so `kpi-monitor stack down` stops it too."""
+        import psutil
+
+        from streams.stack.state import ComponentRecord, StackState
+
+        child = _spawn(name, argv, self.demo_dir / log_name, env)
+        self.children.append(child)
+        state = StackState(self.settings.state_dir)
+        with state.locked():
+            state.put(ComponentRecord(
+                name=record_name, pid=child.popen.pid, create_time=psutil.Process(child.popen.pid).create_time(),
+                argv=argv, log_paths=[str(child.log_path)], endpoints=endpoints or {},
+            ))
+        return child
+
+    def _stopped_by_stack_down(self) -> bool:
+        """True when `kpi-monitor stack down` took the worker's record away (and stopped it)."""
+        from streams.stack.control import DEMO_WORKER
+        from streams.stack.state import StackState
+
+        return DEMO_WORKER not in StackState(self.settings.state_dir).load()
 
     def _wait_worker(self, worker: Child, metrics_url: str) -> None:
         deadline = time.monotonic() + WORKER_READY_TIMEOUT_SECONDS
@@ -349,6 +478,9 @@ class Demo:
         next_status = time.monotonic()
         while True:
             if not worker.running:
+                if self._stopped_by_stack_down():
+                    self.say("the worker was stopped by `kpi-monitor stack down`")
+                    return 0
                 raise _Failure(f"the worker exited with {worker.popen.returncode}; last lines of {worker.log_path}:\n"
                                f"{_tail(worker.log_path)}")
             if not generator_done and not live.running:
@@ -365,12 +497,22 @@ class Demo:
 
     def stop(self) -> None:
         """Generator(s) first (SIGINT: they flush and print a summary), then the worker, then the stack."""
+        from streams.stack.control import DEMO_COMPONENTS
+        from streams.stack.state import StackState
+
         for child in reversed(self.children):
             if child.running:
                 self.say(f"  stopping {child.name} (pid {child.popen.pid})")
             child.stop(signal.SIGINT if "generator" in child.name else signal.SIGTERM)
+        if self.children:
+            state = StackState(self.settings.state_dir)
+            with state.locked():
+                for name in DEMO_COMPONENTS:
+                    state.forget(name)
         if self.started_components:
             self._stop_stack_components()
+        if self.receiver is not None:
+            self.receiver.stop()
 
     def _stop_stack_components(self) -> None:
         from streams.stack.control import COMPONENTS, stack_down
@@ -422,26 +564,32 @@ def run(args: argparse.Namespace) -> int:
     demo = Demo(settings, args)
     # Take SIGINT even when started with it ignored (`cmd &` in a script): Ctrl-C/SIGINT must
     # stop the demo, and children exec'd from here then get the default disposition back too
-    # (an ignored signal stays ignored across exec; a handled one does not).
+    # (an ignored signal stays ignored across exec; a handled one does not). SIGTERM and
+    # SIGHUP (the terminal was closed) stop it exactly as Ctrl-C does.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    previous_term = signal.signal(signal.SIGTERM, _raise_stop)
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS}
     status = 0
     try:
         status = demo.run()
     except (KeyboardInterrupt, _Stop):
         status = 0
     except (StackError, _Failure) as exc:
-        print(f"kpi-monitor demo: error: {exc}", file=sys.stderr)
+        try:
+            print(f"kpi-monitor demo: error: {exc}", file=sys.stderr)
+        except OSError:
+            pass
         status = EXIT_FAILED
     finally:
-        # A second Ctrl-C must not cut the clean-up short and leave processes behind.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # A second Ctrl-C (or the SIGHUP a closing terminal sends after SIGINT) must not
+        # cut the clean-up short and leave processes behind.
+        for sig in (signal.SIGINT, *STOP_SIGNALS):
+            signal.signal(sig, signal.SIG_IGN)
         try:
-            print("\nstopping the demo ...", flush=True)
+            say("\nstopping the demo ...")
             demo.stop()
-            print("demo stopped; nothing it started is running", flush=True)
+            say("demo stopped; nothing it started is running")
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, previous_term)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     return status

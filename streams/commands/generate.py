@@ -27,6 +27,7 @@ from streams.generator import (
 )
 from streams.generator.exceptions import ConfigError, SinkError
 from streams.generator.progress import Progress, format_summary
+from streams.generator.routing import LOGICAL_TOPICS
 from streams.generator.timefmt import parse_duration_seconds
 
 DESCRIPTION = """\
@@ -81,8 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     where.add_argument(
         "--bootstrap-servers",
         metavar="HOST:PORT[,...]",
-        help="send to Kafka; records go to the tickets, surveys, orders and "
-        "customers topics, keyed by ticket_id or customer_id",
+        help=f"send to Kafka; records go to the {', '.join(LOGICAL_TOPICS)} topics, "
+        "keyed by ticket_id or customer_id",
     )
 
     volume = parser.add_argument_group("how much and how fast")
@@ -189,7 +190,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     kafka.add_argument(
         "--topic-prefix", default="", metavar="PREFIX", help="prepended to every topic name"
     )
-    for topic in ("tickets", "surveys", "orders", "customers"):
+    for topic in LOGICAL_TOPICS:
         kafka.add_argument(
             f"--topic-{topic}",
             metavar="NAME",
@@ -258,11 +259,7 @@ def _settings(args: argparse.Namespace) -> tuple[GeneratorConfig, RunLimits, Top
         max_customers=args.max_customers,
     )
     topics = TopicNames.with_prefix(
-        args.topic_prefix,
-        tickets=args.topic_tickets,
-        surveys=args.topic_surveys,
-        orders=args.topic_orders,
-        customers=args.topic_customers,
+        args.topic_prefix, **{topic: getattr(args, f"topic_{topic}") for topic in LOGICAL_TOPICS}
     )
     return config, limits, topics
 

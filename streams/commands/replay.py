@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Mapping
 from typing import IO
 
 import orjson
@@ -17,6 +18,7 @@ from kpi.replay import replay
 from kpi.sla import SlaPolicy
 from kpi.timestamps import format_ts
 from kpi.windows import parse_duration_seconds
+from streams.replay_input import DECOMPRESSION_ERRORS, open_events
 from streams.replay_jobs import (
     AUTO_MAX_JOBS, CountedLines, ReplayJobError, auto_jobs, replay_parallel, splittable, usable_cores,
 )
@@ -41,10 +43,23 @@ order, no event_id is reused for another ticket or customer, and no process goes
 time without events of its own (docs/replay.md lists the conditions). With
 --jobs > 1, dead letters come grouped by process: sort them by "line" for file order.
 
+FILE may be gzip- or Zstandard-compressed (.gz, .zst; recognised by its first bytes, also
+on stdin). A compressed file is replayed by one process: --jobs N > 1 says so and goes on
+with 1 (decompress it first to use several).
+
 The summary (events read, accepted, duplicates, rejected by reason) goes to stderr.
-Exit code: 0 when the file was processed, even with rejected lines; 2 when the file
-cannot be read or an option is invalid.
+Exit code: 0 when the file was processed, even with some rejected lines; 2 when the file
+cannot be read or an option is invalid; 3 when nearly every line was rejected (more than
+90% of at least 10 events read, or all of them): not an event file, most likely
+(a CSV export, the wrong format); stderr says why with the top reasons.
 """
+
+EXIT_BAD_INPUT = 2
+EXIT_MOSTLY_REJECTED = 3
+# "Nearly all lines rejected": more than this share of the events read, once at least
+# MOSTLY_REJECTED_MIN_EVENTS were read (fewer: only when every one was rejected).
+MOSTLY_REJECTED_RATIO = 0.9
+MOSTLY_REJECTED_MIN_EVENTS = 10
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", metavar="FILE", help="JSON Lines event file, or - for stdin")
+    p.add_argument("file", metavar="FILE", help="JSON Lines event file (plain, .gz or .zst), or - for stdin")
     p.add_argument("--window", default="1h", help="tumbling window size: 1m, 5m, 1h, 1d ... (must divide a day; default 1h)")
     p.add_argument("--grace", default="5m", help="how far out of order events may arrive (default 5m); later events are rejected as late")
     p.add_argument(
@@ -148,15 +163,21 @@ def _jobs(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     try:
         config = build_config(args)
-        jobs = _jobs(args)
+        jobs = _jobs(args)  # before any open: opening a FIFO waits for a writer
     except ConfigError as exc:
         print(f"kpi-monitor replay: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     try:
-        source: IO[bytes] = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+        source, compression = open_events(args.file)
     except OSError as exc:
-        print(f"kpi-monitor replay: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
+        print(f"kpi-monitor replay: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if compression is not None and jobs > 1:
+        # Every process would have to decompress the whole file to find its share.
+        if args.jobs != "auto" and not args.quiet:
+            print(f"kpi-monitor replay: {args.file} is {compression}-compressed: replaying with 1 process, not {jobs} "
+                  "(decompress it first to use several)", file=sys.stderr)
+        jobs = 1
     dead: IO[bytes] | None = None
     if args.dead_letter:
         try:
@@ -201,10 +222,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except ReplayJobError as exc:
         print(f"kpi-monitor replay: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"kpi-monitor replay: error while reading {args.file}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except (OSError, *DECOMPRESSION_ERRORS) as exc:
+        what = f"the {compression} stream of {args.file}" if compression else args.file
+        print(f"kpi-monitor replay: error while reading {what}: {exc or type(exc).__name__}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     finally:
         progress.done()
         if source is not sys.stdin.buffer:
@@ -214,7 +236,28 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         lines = counted.lines if jobs == 1 else totals.lines  # type: ignore[union-attr]
         _summary(totals.stats, lines, jobs)
+    verdict = mostly_rejected(totals.stats.read, totals.stats.rejected)
+    if verdict is not None:
+        print(f"kpi-monitor replay: {args.file}: {verdict}", file=sys.stderr)
+        return EXIT_MOSTLY_REJECTED
     return 0
+
+
+def mostly_rejected(read: int, rejected: Mapping[str, int]) -> str | None:
+    """Why the input is not an event file, when nearly all of it was rejected; else None.
+
+    The rule: more than MOSTLY_REJECTED_RATIO of the events read were rejected and at least
+    MOSTLY_REJECTED_MIN_EVENTS were read, or every event read was rejected. A few bad lines
+    in a real export stay a summary line; a CSV file or a compressed file we cannot read
+    as such is an error (exit 3).
+    """
+    total = sum(rejected.values())
+    if read == 0 or not (total == read or (read >= MOSTLY_REJECTED_MIN_EVENTS and total > MOSTLY_REJECTED_RATIO * read)):
+        return None
+    top = sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    reasons = ", ".join(f"{reason} {n:,}" for reason, n in top)
+    return (f"{total:,} of {read:,} lines rejected ({reasons}); is this a JSONL event file? "
+            "See docs/events.md for the format (one JSON object per line)")
 
 
 def _summary(stats, lines: int, jobs: int) -> None:

@@ -51,8 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up = actions.add_parser("up", parents=[settings_flags], help="start whatever is not running yet")
     up.set_defaults(func=_up)
 
-    down = actions.add_parser("down", parents=[settings_flags], help="stop everything `up` started")
-    down.add_argument("--wipe-data", action="store_true", help="also delete Kafka data, TSDB and logs")
+    down = actions.add_parser("down", parents=[settings_flags],
+                              help="stop everything `up` (or a demo, worker and generator included) started")
+    down.add_argument("--wipe-data", action="store_true",
+                      help="also delete Kafka data (topics, checkpoints), TSDB and logs: the next demo starts clean")
     down.set_defaults(func=_down)
 
     status = actions.add_parser("status", parents=[settings_flags], help="show what runs and where")

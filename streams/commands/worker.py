@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
+
+EXIT_BAD_CONFIGURATION = 2
 
 EPILOG = """\
 configuration: environment variables KPI_* (nested with __) and/or a TOML file:
@@ -13,7 +14,9 @@ configuration: environment variables KPI_* (nested with __) and/or a TOML file:
   KPI_TRAILING_WINDOWS='["5m","1h","24h"]'       KPI_GRACE=5m
   KPI_SLA_TARGETS='{"urgent":"4h","high":"8h","normal":"24h","low":"72h"}'
 See docs/configuration.md for every setting. Secrets (SASL password, key password)
-are never logged.
+are never logged. A KPI_* variable or TOML key that names no setting, a value that does
+not validate and a TOML syntax error each stop the worker with one "invalid
+configuration" message naming the variable or file and line (exit 2).
 
 examples:
   kpi-monitor worker
@@ -37,21 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
     from kpi.errors import ConfigError
+    from streams.settings_sources import load_settings
 
-    if args.config:
-        os.environ["KPI_CONFIG_FILE"] = args.config
     try:
-        from streams.settings import Settings
-
-        settings = Settings()
-        settings.engine_config()
-        settings.series_specs()
-    except (ValidationError, ConfigError) as exc:
-        print(f"kpi-monitor worker: invalid configuration:\n{exc}", file=sys.stderr)
-        return 2
+        settings = load_settings(args.config)
+    except ConfigError as exc:  # the message names each mistake and where it was made
+        print(f"kpi-monitor worker: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
 
     from streams.worker.redaction import install_log_redaction
 

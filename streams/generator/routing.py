@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TICKETS = "tickets"
-SURVEYS = "surveys"
-ORDERS = "orders"
-CUSTOMERS = "customers"
-LOGICAL_TOPICS = (TICKETS, SURVEYS, ORDERS, CUSTOMERS)
+from kpi.contract import TOPICS
+
+# The event contract defines the topics (kpi.contract.TOPICS, in this order); the
+# simulation names them by role.
+LOGICAL_TOPICS = TOPICS
+TICKETS, SURVEYS, ORDERS, CUSTOMERS = TOPICS
 
 # type -> (logical topic, key field)
 ROUTES: dict[str, tuple[str, str]] = {

@@ -34,6 +34,12 @@ PROMETHEUS = "prometheus"
 # Start order; `down` goes in reverse. Prometheus last so its first scrape
 # and alert push find the others up.
 COMPONENTS = (KAFKA, ALERTMANAGER, PROMETHEUS)
+# What `kpi-monitor demo` starts on top of the stack, recorded in the same state file so
+# that `down` stops them too, first (in reverse: the generator, then the worker).
+DEMO_WORKER = "demo-worker"
+DEMO_GENERATOR = "demo-generator"
+DEMO_COMPONENTS = (DEMO_WORKER, DEMO_GENERATOR)
+DEMO_DIR_NAME = "demo"
 _STACK_EXECUTABLES = {"java", "prometheus", "prometheus-alertmanager", "alertmanager"}
 
 Progress = Callable[[str], None]
@@ -211,12 +217,12 @@ def stack_down(
     wipe_data: bool = False,
     progress: Progress = lambda message: None,
 ) -> list[str]:
-    """Stop every stack process of this state dir; return the names stopped."""
+    """Stop every stack process of this state dir (a demo's worker and generator first); return the names stopped."""
     state = StackState(settings.state_dir)
     stopped: list[str] = []
     with state.locked():
         records = state.load()
-        for name in reversed(COMPONENTS):
+        for name in reversed((*COMPONENTS, *DEMO_COMPONENTS)):
             record = records.get(name)
             if record is None:
                 continue
@@ -231,15 +237,16 @@ def stack_down(
             stop_pid(pid, None, settings.stop_timeout_seconds)
             stopped.append(f"pid {pid}")
         if wipe_data:
-            for name in COMPONENTS:
+            for name in (*COMPONENTS, DEMO_DIR_NAME):
                 shutil.rmtree(settings.state_dir / name, ignore_errors=True)
             progress(f"removed data and logs under {settings.state_dir}")
     return stopped
 
 
 def stack_status(settings: StackSettings) -> list[ComponentStatus]:
+    """The stack's components, then a demo's worker and generator while they run."""
     records = StackState(settings.state_dir).load()
     return [
         _status(records[name]) if name in records else ComponentStatus(name=name, running=False)
         for name in COMPONENTS
-    ]
+    ] + [_status(records[name]) for name in DEMO_COMPONENTS if name in records and records[name].is_running]

@@ -5,20 +5,67 @@ Processes start in their own session so that Ctrl-C in the terminal that ran
 be signalled. `stop_pid` stops a process started by an earlier invocation
 (from `var/stack/state.json`), checking its start time so a recycled pid is
 never signalled.
+
+`stack up` leaves its processes running on purpose. The demo does the opposite: after
+`tie_children_to_this_process()`, every child started here gets a signal from the kernel
+when this process dies, however it dies (SIGKILL included), through Linux's
+prctl(PR_SET_PDEATHSIG). A process group would not do: the children need their own
+sessions (Ctrl-C must reach the demo alone, which stops them in order), and nothing
+signals a group when its parent is killed.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import psutil
 
 from streams.stack.errors import StackError
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# The signal children of this process get when it dies; None: they outlive it (stack up).
+_death_signal: int | None = None
+
+
+def tie_children_to_this_process(sig: int = signal.SIGTERM) -> None:
+    """From now on, every ManagedProcess started by this process gets `sig` when it dies.
+
+    Linux only (prctl); elsewhere a no-op, and children outlive a killed parent as before.
+    """
+    global _death_signal
+    _death_signal = sig
+
+
+def die_with_parent(sig: int) -> Callable[[], None] | None:
+    """A `preexec_fn` that makes the child receive `sig` when its parent dies (Linux), else None.
+
+    The kernel sends it when the thread that forked the child exits, so call this from the
+    main thread. If the parent died before prctl took effect, the child exits at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    parent = os.getpid()
+
+    def preexec() -> None:
+        # Runs in the child between fork and exec: no allocation-heavy work, no locks.
+        if libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0 or os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+def child_preexec() -> Callable[[], None] | None:
+    """The preexec_fn for a child started now: tied to this process if it asked for that."""
+    return die_with_parent(_death_signal) if _death_signal is not None else None
 
 # Two processes' create_time values are compared after a JSON round trip.
 _CREATE_TIME_TOLERANCE_SECONDS = 1.0
@@ -127,6 +174,7 @@ class ManagedProcess:
                     env=self._env,
                     cwd=self._cwd,
                     start_new_session=True,
+                    preexec_fn=child_preexec(),  # noqa: PLW1509 - async-signal-safe: one prctl call
                 )
             except OSError as exc:
                 raise StackError(f"could not start {self.name} ({self.argv[0]}): {exc}") from exc

@@ -22,6 +22,7 @@ from streams.stack.settings import StackSettings
 # Compose service names and container ports (deploy/docker-compose.yml).
 COMPOSE_WORKER_ADDRESS = "worker:6066"
 COMPOSE_ALERTMANAGER_ADDRESS = "alertmanager:9093"
+COMPOSE_ALERT_WEBHOOK_URL = "http://alert-receiver:5001/alerts"
 
 
 def _header(template_module: str) -> str:
@@ -56,6 +57,12 @@ def committed_configs() -> dict[Path, str]:
             header=_header("streams/stack/alertmanager.py")
             + "\nThe webhook receivers are examples: point kpi-page at your pager relay and kpi-ticket"
             + "\nat your ticket queue (docs/runbook.md explains the severities).",
+        ),
+        DEPLOY_DIR / "alertmanager" / "alertmanager.docker.yml": render_alertmanager_config(
+            webhook_url=COMPOSE_ALERT_WEBHOOK_URL,
+            header=_header("streams/stack/alertmanager.py")
+            + "\nFor deploy/docker-compose.yml: alerts go to the alert-receiver service, which prints them"
+            + "\n(`docker compose logs -f alert-receiver`); point the receivers at your pager and ticket queue.",
         ),
     }
 

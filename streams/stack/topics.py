@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kpi.contract import TOPICS
+from streams.settings import DEFAULT_DEAD_LETTER_TOPIC
 from streams.stack.aio import run_sync
 from streams.stack.errors import StackError
 from streams.worker.topics import TopicAdminError, TopicSpec, ensure_topics_async
 
-__all__ = ["TopicSpec", "default_topics", "ensure_topics", "ensure_topics_async"]
+__all__ = ["TopicSpec", "count_records", "count_records_async", "default_topics", "ensure_topics", "ensure_topics_async"]
 
-TICKETS_TOPIC = "tickets"
-SURVEYS_TOPIC = "surveys"
-ORDERS_TOPIC = "orders"
-CUSTOMERS_TOPIC = "customers"
-DEAD_LETTER_TOPIC = "kpi-dead-letter"
-INPUT_TOPICS = (TICKETS_TOPIC, SURVEYS_TOPIC, ORDERS_TOPIC, CUSTOMERS_TOPIC)
+# The input topics are the event contract's; the dead-letter topic is the worker's default.
+INPUT_TOPICS = TOPICS
+DEAD_LETTER_TOPIC = DEFAULT_DEAD_LETTER_TOPIC
 
 DEFAULT_PARTITIONS = 4
 DEFAULT_DEAD_LETTER_PARTITIONS = 1
@@ -53,3 +52,40 @@ def ensure_topics(
         raise StackError(str(exc)) from exc
     except Exception as exc:
         raise StackError(f"could not create topics on {bootstrap_servers}: {type(exc).__name__}: {exc}") from exc
+
+
+async def count_records_async(bootstrap_servers: str, topics: Sequence[str], timeout_seconds: float = 30.0) -> int:
+    """Records the `topics` hold now (end minus beginning offsets over every partition); 0 if none exist."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    timeout_ms = int(timeout_seconds * 1000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms)
+    try:
+        await admin.start()
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], p["partition"])
+        for topic in described if topic["error_code"] == 0 for p in topic["partitions"]
+    ]
+    if not partitions:
+        return 0
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, request_timeout_ms=timeout_ms)
+    await consumer.start()
+    try:
+        begin = await consumer.beginning_offsets(partitions)
+        end = await consumer.end_offsets(partitions)
+        return sum(end[tp] - begin[tp] for tp in partitions)
+    finally:
+        await consumer.stop()
+
+
+def count_records(bootstrap_servers: str, topics: Sequence[str] = INPUT_TOPICS, timeout_seconds: float = 30.0) -> int:
+    """Synchronous `count_records_async`, the input topics by default; StackError when it cannot."""
+    try:
+        return run_sync(lambda: count_records_async(bootstrap_servers, topics, timeout_seconds))
+    except Exception as exc:
+        raise StackError(f"could not read the offsets of {', '.join(topics)} on {bootstrap_servers}: "
+                         f"{type(exc).__name__}: {exc}") from exc

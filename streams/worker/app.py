@@ -20,6 +20,7 @@ from aiohttp.web import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from streams.settings import Settings
+from streams.wall import wall_response
 from streams.worker.batching import BatchHooks, BatchingApp, FirstOffsets
 from streams.worker.checkpoints import CheckpointStore
 from streams.worker.clients import credentials
@@ -185,6 +186,10 @@ def create_app(settings: Settings) -> WorkerApp:
     @app.page("/metrics")
     async def metrics(self, request):  # type: ignore[no-untyped-def]
         return Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    @app.page("/wall")
+    async def wall(self, request):  # type: ignore[no-untyped-def]
+        return wall_response()
 
     @app.page("/healthz")
     async def healthz(self, request):  # type: ignore[no-untyped-def]

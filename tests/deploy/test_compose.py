@@ -12,7 +12,7 @@ import yaml
 
 from streams.stack.jars import DEFAULT_KAFKA_VERSION
 from streams.stack.paths import DEPLOY_DIR, REPO_ROOT
-from streams.stack.render import COMPOSE_ALERTMANAGER_ADDRESS, COMPOSE_WORKER_ADDRESS
+from streams.stack.render import COMPOSE_ALERT_WEBHOOK_URL, COMPOSE_ALERTMANAGER_ADDRESS, COMPOSE_WORKER_ADDRESS
 from streams.stack.settings import StackSettings
 from streams.stack.topics import default_topics
 
@@ -40,8 +40,41 @@ def _host_ports(service: dict[str, Any]) -> dict[int, int]:
 
 def test_services(compose: dict[str, Any]) -> None:
     assert set(compose["services"]) == {
-        "kafka", "kafka-topics", "worker", "prometheus", "alertmanager", "grafana",
+        "kafka", "kafka-topics", "worker", "generator", "alert-receiver", "prometheus", "alertmanager", "grafana",
     }
+
+
+def test_the_generator_feeds_the_workers_kafka_once_the_topics_exist(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    generator, worker = services["generator"], services["worker"]
+    assert generator["image"] == worker["image"] and generator["build"] == worker["build"]
+    command = generator["command"]
+    assert command[0] == "generate"
+    assert command[command.index("--bootstrap-servers") + 1] == worker["environment"]["KPI_KAFKA__BOOTSTRAP_SERVERS"]
+    assert generator["depends_on"]["kafka-topics"]["condition"] == "service_completed_successfully"
+
+
+def test_alertmanager_posts_to_the_alert_receiver_service(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in services["alertmanager"]["volumes"]}
+    config_path = (DEPLOY_DIR / mounts["/etc/alertmanager/alertmanager.yml"]).resolve()
+    config = yaml.safe_load(config_path.read_text())
+    urls = {c["url"] for r in config["receivers"] for c in r["webhook_configs"]}
+    assert urls == {COMPOSE_ALERT_WEBHOOK_URL}
+    receiver = services["alert-receiver"]
+    assert receiver["entrypoint"] == ["python", "-m", "streams.stack.alert_receiver"]
+    listen_port = receiver["command"][receiver["command"].index("--listen") + 1].rsplit(":", 1)[1]
+    assert COMPOSE_ALERT_WEBHOOK_URL == f"http://alert-receiver:{listen_port}/alerts"
+    assert "alert-receiver" in services["alertmanager"]["depends_on"]
+
+
+def test_the_worker_has_a_healthcheck_on_healthz(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+    test = " ".join(worker["healthcheck"]["test"])
+    worker_port = int(StackSettings().worker_metrics_address.rsplit(":", 1)[1])
+    assert f"http://127.0.0.1:{worker_port}/healthz" in test
+    # The image has Python, not curl: the check runs with what is there.
+    assert worker["healthcheck"]["test"][:2] == ["CMD", "python"]
 
 
 def test_host_ports_match_the_local_stack(compose: dict[str, Any]) -> None:
@@ -101,13 +134,23 @@ def test_worker_image_is_built_from_this_repo(compose: dict[str, Any]) -> None:
     context = (DEPLOY_DIR / build["context"]).resolve()
     assert context == REPO_ROOT
     dockerfile = (context / build["dockerfile"]).read_text()
-    assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
-    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+    # Pinned by exact tag (major.minor.patch and Debian release), the same in both stages.
+    bases = re.findall(r"^FROM (\S+)", dockerfile, re.M)
+    assert len(bases) == 2 and len(set(bases)) == 1, bases
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", bases[0]), bases[0]
+    for line in re.findall(r"^COPY (?!--from)(.+)$", dockerfile, re.M):
         for source in line.split()[:-1]:
             assert (context / source).exists(), f"COPY {source}: not in the repo"
+    # Compiled as locally: setup.py is in the image, nothing turns mypyc off, a compiler is
+    # there to build with, and the build fails if the engine is not a compiled module.
+    copied = {source for line in re.findall(r"^COPY (?!--from)(.+)$", dockerfile, re.M) for source in line.split()[:-1]}
+    assert {"setup.py", "pyproject.toml", "kpi", "streams"} <= copied
+    assert "KPI_MONITOR_PURE_PYTHON" not in dockerfile
+    assert "gcc" in dockerfile
+    assert "kpi.engine.__file__.endswith('.so')" in dockerfile
     assert 'CMD ["worker"]' in dockerfile and 'ENTRYPOINT ["kpi-monitor"]' in dockerfile
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
-    assert {".venv", ".cache", "var"} <= set(ignored)
+    assert {".venv", ".cache", "var", "**/*.so"} <= set(ignored)
 
 
 @pytest.mark.integration

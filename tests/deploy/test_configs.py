@@ -45,9 +45,10 @@ def test_prometheus_configs_pass_promtool(name: str) -> None:
 
 
 @pytest.mark.integration
-def test_alertmanager_config_passes_amtool() -> None:
+@pytest.mark.parametrize("name", ["alertmanager.yml", "alertmanager.docker.yml"])
+def test_alertmanager_configs_pass_amtool(name: str) -> None:
     result = subprocess.run(
-        ["amtool", "check-config", str(DEPLOY_DIR / "alertmanager" / "alertmanager.yml")],
+        ["amtool", "check-config", str(DEPLOY_DIR / "alertmanager" / name)],
         capture_output=True,
         text=True,
         check=False,

@@ -1,11 +1,17 @@
-"""Routing of events to partitions: the Kafka message key of each topic."""
+"""Routing of events to partitions: the Kafka message key of each topic, Kafka's murmur2."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from kpi.contract import Decoder
-from kpi.partitions import KEY_FIELDS
+from kpi.partitions import KEY_FIELDS, murmur2, partition_for_key
 from kpi.partitions import partition_of as route
 
 from .kpi_testkit import DAY0, created, ev, nps, resolved
@@ -47,3 +53,50 @@ def test_events_spread_over_the_partitions() -> None:
 
 def test_one_partition_takes_everything() -> None:
     assert partition_of(nps(9, DAY0, customer="c9"), 1) == 0
+
+
+# Kafka's own vectors, as Java's signed ints: org.apache.kafka.common.utils.UtilsTest.testMurmur2
+# (clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java; read in the aiven/kafka
+# fork of apache/kafka at commit 0c8ca3c54b2fc31b14b5aeb78a93a037c9116ecb).
+KAFKA_MURMUR2 = [
+    (b"21", -973932308),
+    (b"foobar", -790332482),
+    (b"a-little-bit-long-string", -985981536),
+    (b"a-little-bit-longer-string", -1486304829),
+    (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
+    (b"abc", 479470107),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), KAFKA_MURMUR2, ids=[d.decode() for d, _ in KAFKA_MURMUR2])
+def test_murmur2_gives_kafkas_values(data: bytes, expected: int) -> None:
+    assert murmur2(data) == expected
+
+
+def test_the_partition_is_kafkas_to_positive_modulo_the_count() -> None:
+    # toPositive keeps the low 31 bits: -973932308 + 2**31 = 1173551340 = 7 * 167650191 + 3,
+    # and -790332482 + 2**31 = 1357151166, whose digits sum to 36, so 0 mod 3. 479470107 is
+    # already positive: 479470107 = 4 * 119867526 + 3.
+    assert partition_for_key("21", 7) == 3
+    assert partition_for_key("foobar", 3) == 0
+    assert partition_for_key("abc", 4) == 3
+    assert {partition_for_key(k.decode(), 1) for k, _ in KAFKA_MURMUR2} == {0}
+
+
+def test_a_non_ascii_key_is_hashed_as_its_utf8_bytes() -> None:
+    # Kafka's StringSerializer writes UTF-8: the partition of "é" is that of b"\xc3\xa9".
+    assert partition_for_key("é", 1 << 30) == (murmur2(b"\xc3\xa9") & 0x7FFFFFFF) % (1 << 30)
+
+
+def test_routing_is_the_same_in_every_interpreter() -> None:
+    # Issue 14: with Python's salted hash(), `replay --jobs 2` gave different numbers run to run.
+    # Two interpreters with different hash seeds must route every key alike.
+    code = "from kpi.partitions import partition_for_key as p; print([p(f'cu-{i}', 7) for i in range(300)])"
+    root = Path(__file__).resolve().parents[2]
+    outputs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60, cwd=root,
+                       env={**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
+    assert json.loads(outputs.pop()) == [partition_for_key(f"cu-{i}", 7) for i in range(300)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from .kpi_testkit import DAY0, HOUR, created, line, nps, replied, resolved
 
@@ -239,3 +241,87 @@ def test_unwritable_dead_letter_path_fails_cleanly(events_file: Path, tmp_path: 
     result = cli(str(events_file), "--dead-letter", str(tmp_path / "no-such-dir" / "dead.jsonl"))
     assert result.returncode != 0
     assert "cannot write" in result.stderr.decode()
+
+
+# -- compressed input and files that are not event files (issue #12) ---------------------------
+
+
+def test_a_gzip_file_replays_byte_for_byte_as_the_plain_one(events_file: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "export.jsonl.gz"
+    packed.write_bytes(gzip.compress(events_file.read_bytes()))
+    plain, from_gz = cli(str(events_file)), cli(str(packed))
+    assert from_gz.returncode == plain.returncode == 0, from_gz.stderr
+    assert from_gz.stdout == plain.stdout and plain.stdout
+    assert from_gz.stderr == plain.stderr
+
+
+def test_zstandard_and_gzip_are_recognised_by_their_bytes_also_on_stdin(events_file: Path, tmp_path: Path) -> None:
+    plain = cli(str(events_file))
+    data = events_file.read_bytes()
+    # Two zstd frames (as `cat a.zst b.zst` makes) and two gzip members: both read whole.
+    half = data.index(b"\n", len(data) // 2) + 1
+    zst = zstandard.ZstdCompressor().compress(data[:half]) + zstandard.ZstdCompressor().compress(data[half:])
+    from_zst = cli("-", stdin=zst)
+    assert from_zst.returncode == 0, from_zst.stderr
+    assert from_zst.stdout == plain.stdout
+    renamed = tmp_path / "events.data"  # no telling extension: the magic number decides
+    renamed.write_bytes(gzip.compress(data[:half]) + gzip.compress(data[half:]))
+    assert cli(str(renamed)).stdout == plain.stdout
+
+
+def test_jobs_on_a_compressed_file_runs_one_process_and_says_so(events_file: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "events.jsonl.gz"
+    packed.write_bytes(gzip.compress(events_file.read_bytes()))
+    result = cli(str(packed), "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == cli(str(events_file)).stdout
+    err = result.stderr.decode()
+    assert "gzip-compressed: replaying with 1 process, not 2" in err and "(2 processes)" not in err
+
+
+def test_a_damaged_gzip_file_is_a_read_error_not_a_traceback(events_file: Path, tmp_path: Path) -> None:
+    packed = gzip.compress(events_file.read_bytes() * 50)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    result = cli(str(cut))
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert f"error while reading the gzip stream of {cut}" in err and "Traceback" not in err
+
+
+def test_a_csv_file_exits_3_saying_nearly_every_line_was_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    # A header and 11 records: 12 non-blank lines, none of them JSON.
+    path.write_text("ticket_id,created_at,priority\n" + "".join(f"t{i},2026-11-25T10:00:00Z,high\n" for i in range(11)))
+    result = cli(str(path))
+    assert result.returncode == 3
+    assert result.stdout == b""
+    err = result.stderr.decode()
+    assert "12 of 12 lines rejected (invalid_json 12); is this a JSONL event file? See docs/events.md" in err
+    assert cli(str(path), "--quiet").stderr.decode().count("\n") == 1  # the verdict even when quiet
+
+
+def test_the_mostly_rejected_rule_at_its_edges(tmp_path: Path) -> None:
+    good = line(nps(9, T))
+    # 10 events, 9 rejected: 90% is not more than 90% -> processed (exit 0).
+    nine = tmp_path / "nine.jsonl"
+    nine.write_bytes(b"\n".join([good] + [b"junk"] * 9) + b"\n")
+    assert cli(str(nine)).returncode == 0
+    # 11 events, 10 rejected: 90.9% of at least 10 -> exit 3, two reasons named by count.
+    ten = tmp_path / "ten.jsonl"
+    ten.write_bytes(b"\n".join([good] + [b"junk"] * 7 + [line(nps(11, T + i)) for i in range(3)]) + b"\n")
+    result = cli(str(ten))
+    assert result.returncode == 3
+    assert "10 of 11 lines rejected (invalid_json 7, out_of_range 3)" in result.stderr.decode()
+    # Fewer than 10 events: only "every one rejected" counts.
+    two = tmp_path / "two.jsonl"
+    two.write_bytes(b"junk\n" + good + b"\n")
+    assert cli(str(two)).returncode == 0
+    two.write_bytes(b"junk\nmore junk\n")
+    assert cli(str(two)).returncode == 3
+
+
+def test_help_documents_compression_and_the_exit_codes() -> None:
+    out = cli("--help").stdout.decode()
+    assert ".gz" in out and ".zst" in out
+    assert "3 when nearly every line was rejected" in out

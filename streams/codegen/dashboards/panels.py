@@ -16,10 +16,13 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models import prometheus as pm
 
+from streams.codegen.dashboards import wall_tiles
 from streams.codegen.model import Dashboard, KpiTarget, Model
 
 GRID_WIDTH = 24
 GREEN, AMBER, RED, BLUE = "green", "#EAB839", "red", "blue"
+_COLOURS = {"green": GREEN, "amber": AMBER, "red": RED, "blue": BLUE}
+NO_DATA = "NO DATA"
 
 
 def datasource(model: Model) -> dm.DataSourceRef:
@@ -74,7 +77,7 @@ class Panels:
     # -- panels ----------------------------------------------------------------------
     def stat(self, title: str, expr: str, *, unit: str = "none", thresholds: list[tuple[float | None, str]] | None = None,
              description: str = "", decimals: int | None = None, legend: str | None = None, w: int = 6, h: int = 6,
-             value_size: int | None = None) -> Any:
+             value_size: int | None = None, red_when_empty: bool = False) -> Any:
         panel = (
             stat.Panel()
             .title(title)
@@ -92,6 +95,14 @@ class Panels:
             panel = panel.decimals(decimals)
         if value_size is not None:
             panel = panel.text(cb.VizTextDisplayOptions().title_size(max(16, value_size // 3)).value_size(value_size))
+        if red_when_empty:
+            # Grafana renders a query without series as the value null, and runs it through
+            # the mappings before the thresholds (displayProcessor): without this mapping an
+            # empty tile takes the base step's colour, green or grey, and looks healthy.
+            no_data = dm.ValueMappingResult(text=NO_DATA, color=RED, index=0)
+            panel = panel.no_value(NO_DATA).mappings([
+                dm.SpecialValueMap(dm.DashboardSpecialValueMapOptions(match=dm.SpecialValueMatch.NULL_AND_NAN, result=no_data)),
+            ])
         return self.add(panel, w, h)
 
     def timeseries(self, title: str, queries: list[tuple[str, str]], *, unit: str = "none", description: str = "",
@@ -136,22 +147,16 @@ class Panels:
         return self.add(panel, w, h)
 
 
-def steps(pairs: list[tuple[float | None, str]]) -> db.ThresholdsConfig:
-    return db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps([dm.Threshold(value=v, color=col) for v, col in pairs])
+def steps(pairs: Sequence[tuple[float | None, str]]) -> db.ThresholdsConfig:
+    """Threshold steps; colours are Grafana's, or the tiles' names (amber -> Grafana's yellow)."""
+    return db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(
+        [dm.Threshold(value=v, color=_COLOURS.get(col, col)) for v, col in pairs]
+    )
 
 
 def kpi_thresholds(k: KpiTarget) -> list[tuple[float | None, str]]:
     """The spec's target and amber band as colours: red past the target, amber in the band."""
-    if k.direction == "min":
-        pairs: list[tuple[float | None, str]] = [(None, RED), (k.limit, AMBER if k.warn is not None else GREEN)]
-        if k.warn is not None:
-            pairs.append((k.warn, GREEN))
-        return pairs
-    pairs = [(None, GREEN)]
-    if k.warn is not None:
-        pairs.append((k.warn, AMBER))
-    pairs.append((k.limit, RED))
-    return pairs
+    return [(v, _COLOURS[col]) for v, col in wall_tiles.kpi_thresholds(k)]
 
 
 def dashboard(model: Model, spec: Dashboard, panels: Panels, *, tags: list[str], description: str,

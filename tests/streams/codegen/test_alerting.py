@@ -83,9 +83,11 @@ def test_sla_breach_alert_reaches_the_webhook_through_alertmanager(
         payload, alert = _wait_for_alert(received, history, "KpiSlaBreachedTickets", 90, logs)
         assert payload["receiver"] == "kpi-page"
         assert alert["labels"] == {"alertname": "KpiSlaBreachedTickets", "severity": "page", "team": "billing", "priority": "urgent"}
-        assert alert["annotations"]["summary"] == "Open urgent tickets of team billing are past their resolution target"
+        assert alert["annotations"]["summary"] == "1 open urgent ticket(s) of team billing are past their resolution target"
         assert alert["annotations"]["description"].startswith("1 open urgent ticket(s) of team billing are already past")
-        assert alert["annotations"]["runbook_url"] == "docs/runbook.md#kpislabreachedtickets"
+        # Absolute links the receiver can open: the runbook section and the dashboard filtered to the alert.
+        assert alert["annotations"]["runbook_url"] == "https://github.com/kpi-monitor/kpi-monitor/blob/main/docs/runbook.md#kpislabreachedtickets"
+        assert alert["annotations"]["dashboard_url"] == "http://127.0.0.1:3000/d/kpi-support-ops?var-team=billing&var-priority=urgent"
 
         # The worker's 5 s target is not the spec's 4h: that is a ticket, for the ticket receiver.
         payload, alert = _wait_for_alert(received, history, "KpiSlaTargetMismatch", 60, logs)

@@ -133,8 +133,27 @@ def test_wall_is_big_stats_for_kiosk_mode() -> None:
         assert p["gridPos"]["w"] >= 6 and p["gridPos"]["h"] >= 6, f"{p['title']} is too small for a TV"
         assert p["options"]["colorMode"] == "background"
         assert p["options"]["graphMode"] == "none"
-    exprs = {t["expr"] for p in stats for t in p["targets"]}
-    assert f"time() - max({c.WATERMARK})" in exprs, "the wall shows how fresh its data is"
+    exprs = {p["title"]: p["targets"][0]["expr"] for p in stats}
+    assert exprs["Data age"].startswith(f"time() - max({c.WATERMARK})"), "the wall shows how fresh its data is"
+    assert exprs["Workers up"].startswith('sum(up{job="kpi-monitor"})'), "the wall shows whether any worker runs"
+    assert [p["title"] for p in stats][:2] == ["Workers up", "Data age"], "pipeline state first, top left"
+
+
+def test_wall_tiles_without_data_are_red_not_grey() -> None:
+    """Grafana shows a query without series as null and maps it before the thresholds
+    (displayProcessor): every wall tile maps null and NaN to a red NO DATA."""
+    for p in panels(DASHBOARDS["kpi-wall"]):
+        defaults = p["fieldConfig"]["defaults"]
+        assert defaults["noValue"] == "NO DATA", p["title"]
+        assert defaults["mappings"] == [
+            {"type": "special", "options": {"match": "null+nan", "result": {"text": "NO DATA", "color": "red", "index": 0}}}
+        ], p["title"]
+
+
+def test_wall_names_trailing_windows_as_such() -> None:
+    titles = [p["title"] for p in panels(DASHBOARDS["kpi-wall"])]
+    assert "Tickets created (trailing 24h)" in titles
+    assert not [t for t in titles if "today" in t.lower()], "a trailing 24h is not today"
 
 
 def test_wall_colours_come_from_the_spec() -> None:

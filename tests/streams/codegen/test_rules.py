@@ -12,6 +12,9 @@ import pytest
 import yaml
 
 from streams.codegen import writer
+from streams.codegen.alert_rules import alert_rule_files
+from streams.codegen.model import build_model
+from streams.codegen.spec import parse_spec
 from tests.streams.codegen.codegen_support import (
     PROMTOOL_TESTS_DIR,
     RUNBOOK,
@@ -89,16 +92,39 @@ def _runbook_anchors(prefix: str = "#") -> set[str]:
     return anchors
 
 
+# Alerts whose value is a 0/1 flag: a number in their summary would say nothing.
+FLAG_ALERTS = {"KpiLabelValuesCapped"}
+
+
 @pytest.mark.parametrize("rule", alert_rules(), ids=lambda r: f"{r['alert']}-{r['labels']['severity']}-{r['labels'].get('burn_window', '')}")
-def test_alert_has_severity_summary_value_and_runbook(rule: dict) -> None:
+def test_alert_has_severity_summary_value_runbook_and_dashboard(rule: dict) -> None:
     assert rule["labels"]["severity"] in {"page", "ticket"}
     annotations = rule["annotations"]
-    assert set(annotations) == {"summary", "description", "runbook_url"}
+    assert set(annotations) == {"summary", "description", "runbook_url", "dashboard_url"}
     assert annotations["summary"].strip()
     assert "$value" in annotations["description"], "the description must show the value"
+    if rule["alert"] not in FLAG_ALERTS:
+        assert "$value" in annotations["summary"], "the summary (what a pager shows) must show the value"
     anchor = rule["alert"].lower()
-    assert annotations["runbook_url"] == f"docs/runbook.md#{anchor}"
+    # Absolute: Alertmanager, Slack and PagerDuty cannot open a path relative to this checkout.
+    assert annotations["runbook_url"] == f"https://github.com/kpi-monitor/kpi-monitor/blob/main/docs/runbook.md#{anchor}"
     assert anchor in _runbook_anchors(), f"docs/runbook.md has no section {rule['alert']}"
+    dashboard = re.fullmatch(r"http://127\.0\.0\.1:3000/d/([\w-]+)(\?.*)?", annotations["dashboard_url"])
+    assert dashboard, annotations["dashboard_url"]
+    assert dashboard.group(1) in dashboards(), "the link must open a dashboard this spec generates"
+    for name in re.findall(r"var-(\w+)=", dashboard.group(2) or ""):
+        assert name in {v["name"] for v in dashboards()[dashboard.group(1)].get("templating", {}).get("list", [])}
+
+
+def test_alert_links_go_where_the_spec_says(tmp_path: Path) -> None:
+    raw = yaml.safe_load((writer.REPO_ROOT / "deploy/spec/kpi-spec.v1.yaml").read_text())
+    raw["runbook_url"] = "https://wiki.example.com/kpi/runbook"
+    raw["grafana"]["url"] = "https://grafana.example.com/"
+    model = build_model(parse_spec(raw))
+    rules = {r["alert"]: r for name, groups in alert_rule_files(model).items() for g in groups for r in g["rules"]}
+    nps = rules["KpiNpsBelowTarget"]["annotations"]
+    assert nps["runbook_url"] == "https://wiki.example.com/kpi/runbook#kpinpsbelowtarget"
+    assert nps["dashboard_url"] == "https://grafana.example.com/d/kpi-support-ops?var-window=24h"
 
 
 def test_runbook_has_a_section_per_alert_and_no_orphans() -> None:

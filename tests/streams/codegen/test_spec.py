@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ from kpi.sla import DEFAULT_TARGETS_SECONDS
 from streams.codegen.durations import Duration
 from streams.codegen.errors import SpecError
 from streams.codegen.model import build_model, load_model
-from streams.codegen.spec import SPEC_PATH, load_spec, parse_spec
-from streams.worker.metrics import resolution_buckets
+from streams.codegen.spec import PYPROJECT_PATH, SPEC_PATH, default_runbook_url, load_spec, parse_spec
 from streams.settings import Settings
+from streams.worker.metrics import resolution_buckets
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_unknown_keys_are_named_with_what_is_allowed(raw: dict[str, Any]) -> Non
     raw["colour"] = "red"
     message = _errors(raw)
     assert "sla.priorities.urgent.targt: unknown key (allowed here: target, severity)" in message
-    assert "kpis.nps.fro: unknown key (allowed here: title, window, min, max, warn, by, min_samples, for, severity, alert)" in message
+    assert "kpis.nps.fro: unknown key (allowed here: title, window, min, max, warn, by, min_samples, for, severity, alert, wall)" in message
     assert "colour: unknown key (allowed here: version, runbook_url" in message
     assert message.startswith("test-spec.yaml: 3 problem(s):")
 
@@ -177,3 +178,52 @@ def test_alert_names_derive_from_the_kpi() -> None:
     assert names["nps"] == "KpiNpsBelowTarget"
     assert names["fcr_ratio"] == "KpiFcrBelowTarget"
     assert names["first_response_time_p90_seconds"] == "KpiFirstResponseTimeP90AboveTarget"
+
+
+def test_runbook_links_default_to_the_project_docs() -> None:
+    """The committed spec sets no runbook_url: alerts link to pyproject's Documentation URL."""
+    assert "runbook_url" not in yaml.safe_load(SPEC_PATH.read_text())
+    docs = tomllib.loads(PYPROJECT_PATH.read_text())["project"]["urls"]["Documentation"]
+    assert docs.startswith("https://")
+    assert load_model().runbook_url == f"{docs}/runbook.md"
+
+
+@pytest.mark.parametrize("url", ["docs/runbook.md", "/docs/runbook.md", "runbook.md#x", "ftp://host/runbook", "https://", "https://wiki/run book"])
+def test_a_runbook_url_that_cannot_be_opened_from_an_alert_is_an_error(raw: dict[str, Any], url: str) -> None:
+    raw["runbook_url"] = url
+    assert "runbook_url: must be an absolute http(s) URL: alert links are opened outside this repository" in _errors(raw)
+    assert f"(got {url!r})" in _errors(raw)
+
+
+def test_runbook_and_grafana_urls_are_configurable(raw: dict[str, Any]) -> None:
+    raw["runbook_url"] = "https://wiki.example.com/kpi/runbook/"
+    raw["grafana"]["url"] = "https://grafana.example.com/"
+    model = build_model(parse_spec(raw))
+    assert model.runbook("KpiWorkerDown") == "https://wiki.example.com/kpi/runbook#kpiworkerdown"
+    assert model.dashboard_url(model.grafana.wall) == "https://grafana.example.com/d/kpi-wall"
+    raw["grafana"]["url"] = "grafana:3000"
+    assert "grafana.url: must be an absolute http(s) URL" in _errors(raw)
+
+
+def test_the_default_runbook_needs_a_readable_documentation_url(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n')
+    with pytest.raises(SpecError, match=r"runbook_url: not set in the spec, and the default \(\[project.urls\] Documentation"):
+        default_runbook_url(pyproject)
+    pyproject.write_text('[project.urls]\nDocumentation = "https://docs.example.com/kpi/"\n')
+    assert default_runbook_url(pyproject) == "https://docs.example.com/kpi/runbook.md"
+
+
+def test_the_wall_shows_the_kpis_it_always_showed_unless_the_spec_marks_others(raw: dict[str, Any]) -> None:
+    # A version-1 spec without any `wall:` key (the committed one) keeps today's wall.
+    assert [k.kpi for k in load_model().wall_kpis] == [
+        "nps", "csat", "fcr_ratio", "first_response_time_p90_seconds", "resolution_time_p90_seconds",
+    ]
+    raw["kpis"]["nps"]["wall"] = False
+    raw["kpis"]["ces"] = {"title": "CES", "window": "24h", "max": 4, "wall": True}
+    model = build_model(parse_spec(raw))
+    assert [k.kpi for k in model.wall_kpis] == [
+        "csat", "fcr_ratio", "first_response_time_p90_seconds", "resolution_time_p90_seconds", "ces",
+    ]
+    raw["kpis"]["ces"]["wall"] = "yes please"
+    assert "kpis.ces.wall: Input should be a valid boolean" in _errors(raw)

@@ -12,7 +12,7 @@ import pytest
 from streams.stack.errors import ProcessExitedError, ReadinessTimeoutError, StackError
 from streams.stack.java import JavaNotFoundError, find_java
 from streams.stack.kafka import KafkaNode, Listener, new_cluster_id, render_server_properties
-from streams.stack.topics import TICKETS_TOPIC
+from streams.stack.topics import INPUT_TOPICS
 
 
 def _props(text: str) -> dict[str, str]:
@@ -140,7 +140,7 @@ async def _produce_and_consume(bootstrap_servers: str, topic: str, values: list[
 def test_produce_and_consume_through_the_real_broker(kafka: KafkaNode) -> None:
     values = [f"event-{uuid.uuid4()}".encode() for _ in range(5)]
 
-    received = asyncio.run(_produce_and_consume(kafka.bootstrap_servers, TICKETS_TOPIC, values, f"g-{uuid.uuid4()}"))
+    received = asyncio.run(_produce_and_consume(kafka.bootstrap_servers, INPUT_TOPICS[0], values, f"g-{uuid.uuid4()}"))
 
     assert [v for v in received if v in values] == values  # one key: one partition, in order
 
@@ -156,7 +156,7 @@ def test_broker_is_reachable_only_on_loopback(kafka: KafkaNode) -> None:
 @pytest.mark.integration
 def test_kill_and_restart_keep_data_and_address(kafka: KafkaNode) -> None:
     before = [f"before-crash-{uuid.uuid4()}".encode()]
-    asyncio.run(_produce_and_consume(kafka.bootstrap_servers, TICKETS_TOPIC, before, f"g-{uuid.uuid4()}"))
+    asyncio.run(_produce_and_consume(kafka.bootstrap_servers, INPUT_TOPICS[0], before, f"g-{uuid.uuid4()}"))
     old_pid, address, cluster_id = kafka.pid, kafka.bootstrap_servers, kafka.cluster_id
     try:
         kafka.kill()
@@ -166,7 +166,7 @@ def test_kill_and_restart_keep_data_and_address(kafka: KafkaNode) -> None:
 
     assert kafka.pid != old_pid
     assert (kafka.bootstrap_servers, kafka.cluster_id) == (address, cluster_id)
-    received = asyncio.run(_produce_and_consume(kafka.bootstrap_servers, TICKETS_TOPIC, before, f"g-{uuid.uuid4()}"))
+    received = asyncio.run(_produce_and_consume(kafka.bootstrap_servers, INPUT_TOPICS[0], before, f"g-{uuid.uuid4()}"))
     assert before[0] in received
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -56,3 +57,51 @@ def test_stop_pid_checks_the_start_time_before_signalling(tmp_path: Path) -> Non
 
 def test_tail_of_a_missing_log(tmp_path: Path) -> None:
     assert "no log file" in tail_text(tmp_path / "nope.log")
+
+
+# A parent that ties its children to itself, starts one (a ManagedProcess, as the demo's stack
+# components are) and prints the child's pid; the test then SIGKILLs the parent.
+TIED_PARENT = """
+import sys, time
+from pathlib import Path
+from streams.stack.process import ManagedProcess, tie_children_to_this_process
+if sys.argv[1] == "tied":
+    tie_children_to_this_process()
+child = ManagedProcess("c", [sys.executable, "-c", "import time; time.sleep(600)"], Path(sys.argv[2]))
+child.start()
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _orphan_after_killing_parent(tmp_path: Path, mode: str) -> psutil.Process:
+    parent = subprocess.Popen([sys.executable, "-c", TIED_PARENT, mode, str(tmp_path / "c.log")], stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(parent.stdout.readline()))  # type: ignore[union-attr]
+    parent.kill()  # SIGKILL: the parent runs no clean-up of its own
+    parent.wait(10)
+    return child
+
+
+def _gone(proc: psutil.Process, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_children_tied_to_this_process_die_when_it_is_killed(tmp_path: Path) -> None:
+    child = _orphan_after_killing_parent(tmp_path, "tied")
+    assert _gone(child, within=10)
+
+
+def test_untied_children_outlive_their_parent_as_stack_up_needs(tmp_path: Path) -> None:
+    child = _orphan_after_killing_parent(tmp_path, "free")
+    try:
+        assert not _gone(child, within=1)
+    finally:
+        child.kill()

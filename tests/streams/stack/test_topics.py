@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from streams.stack.kafka import KafkaNode
-from streams.stack.topics import DEAD_LETTER_TOPIC, TopicSpec, default_topics, ensure_topics
+from streams.stack.topics import DEAD_LETTER_TOPIC, TopicSpec, count_records, default_topics, ensure_topics
 
 
 def test_default_topics() -> None:
@@ -49,3 +49,26 @@ def test_ensure_topics_is_idempotent(kafka: KafkaNode) -> None:
     assert ensure_topics(kafka.bootstrap_servers, [spec]) == [spec.name]
     assert ensure_topics(kafka.bootstrap_servers, [spec]) == []
     assert ensure_topics(kafka.bootstrap_servers) == []  # defaults already exist
+
+
+@pytest.mark.integration
+def test_count_records_counts_what_the_topics_hold(kafka: KafkaNode) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    empty = TopicSpec(f"count-empty-{uuid.uuid4().hex[:8]}", 2)
+    full = TopicSpec(f"count-full-{uuid.uuid4().hex[:8]}", 3)
+    ensure_topics(kafka.bootstrap_servers, [empty, full])
+
+    async def produce() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+        await producer.start()
+        try:
+            for i in range(7):  # spread over the 3 partitions by key
+                await producer.send_and_wait(full.name, b"x", key=str(i).encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce())
+    assert count_records(kafka.bootstrap_servers, [empty.name]) == 0
+    assert count_records(kafka.bootstrap_servers, [empty.name, full.name]) == 7
+    assert count_records(kafka.bootstrap_servers, ["no-such-topic"]) == 0
