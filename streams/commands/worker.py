@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"kpi-monitor worker: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIGURATION
 
-    from streams.redaction import install_log_redaction
+    from streams.worker.redaction import install_log_redaction
 
     install_log_redaction(settings.secret_values())  # before any library can log them
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("settings: %s", settings.redacted())
 
     if not args.skip_preflight:
-        from streams.preflight import PreflightError, check_kafka
+        from streams.worker.preflight import PreflightError, check_kafka
 
         try:
             check_kafka(settings)
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     import asyncio
 
-    from streams.checkpoints import ensure_internal_topics
+    from streams.worker.topics import ensure_internal_topics
 
     try:
         created = asyncio.run(ensure_internal_topics(settings))
@@ -84,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
     import faust
 
-    from streams.app import create_app
+    from streams.worker.app import create_app
 
-    app, _ = create_app(settings)
+    app = create_app(settings).app
     log.info("metrics on http://%s:%d/metrics", settings.web.host, settings.web.port)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -3,12 +3,50 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, TextIO
+from dataclasses import dataclass, field
+from typing import Any, Callable, TextIO
 
+from streams.generator.faults import FaultCounts
 from streams.generator.timefmt import format_rfc3339_ms
 
-if TYPE_CHECKING:
-    from streams.generator.runner import RunSummary
+
+@dataclass
+class RunSummary:
+    """What a generator run wrote: records in total, per topic and per event type, the
+    injected faults, the simulated span (epoch seconds) and the wall time it took."""
+
+    records: int
+    elapsed_seconds: float
+    start_seconds: float
+    end_seconds: float  # simulated clock when the run stopped
+    seed: int
+    destination: str
+    faults_requested: bool
+    faults: FaultCounts
+    records_by_topic: dict[str, int] = field(default_factory=dict)
+    events_by_type: dict[str, int] = field(default_factory=dict)
+    simulation: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "records_per_second": round(self.records_per_second, 1),
+            "start_seconds": self.start_seconds,
+            "end_seconds": self.end_seconds,
+            "seed": self.seed,
+            "destination": self.destination,
+            "records_by_topic": self.records_by_topic,
+            "events_by_type": self.events_by_type,
+            "faults": self.faults.as_dict(),
+            "simulation": self.simulation,
+            "interrupted": self.interrupted,
+        }
 
 
 class Progress:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from streams.generator.config import GeneratorConfig, RunLimits
-from streams.generator.faults import FaultCounts, FaultInjector
-from streams.generator.progress import Progress
+from streams.generator.faults import FaultInjector
+from streams.generator.progress import Progress, RunSummary  # RunSummary is re-exported here
 from streams.generator.routing import LOGICAL_TOPICS, TopicNames
 from streams.generator.simulation import Simulation
 from streams.generator.sinks import Sink
@@ -21,42 +19,6 @@ from streams.generator.timefmt import make_ts_formatter
 _CHECK_EVERY_RECORDS = 1024
 # Sleeping for less than this costs more than it paces.
 _MIN_SLEEP_SECONDS = 0.005
-
-
-@dataclass
-class RunSummary:
-    records: int
-    elapsed_seconds: float
-    start_seconds: float
-    end_seconds: float  # simulated clock when the run stopped
-    seed: int
-    destination: str
-    faults_requested: bool
-    faults: FaultCounts
-    records_by_topic: dict[str, int] = field(default_factory=dict)
-    events_by_type: dict[str, int] = field(default_factory=dict)
-    simulation: dict[str, int] = field(default_factory=dict)
-    interrupted: bool = False
-
-    @property
-    def records_per_second(self) -> float:
-        return self.records / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "records": self.records,
-            "elapsed_seconds": round(self.elapsed_seconds, 3),
-            "records_per_second": round(self.records_per_second, 1),
-            "start_seconds": self.start_seconds,
-            "end_seconds": self.end_seconds,
-            "seed": self.seed,
-            "destination": self.destination,
-            "records_by_topic": self.records_by_topic,
-            "events_by_type": self.events_by_type,
-            "faults": self.faults.as_dict(),
-            "simulation": self.simulation,
-            "interrupted": self.interrupted,
-        }
 
 
 class GeneratorRun:

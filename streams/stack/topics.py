@@ -8,14 +8,15 @@ low-volume and read in order, so it has 1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
 
 from kpi.contract import TOPICS
 from streams.settings import DEFAULT_DEAD_LETTER_TOPIC
 from streams.stack.aio import run_sync
 from streams.stack.errors import StackError
+from streams.worker.topics import TopicAdminError, TopicSpec, ensure_topics_async
+
+__all__ = ["TopicSpec", "count_records", "count_records_async", "default_topics", "ensure_topics", "ensure_topics_async"]
 
 # The input topics are the event contract's; the dead-letter topic is the worker's default.
 INPUT_TOPICS = TOPICS
@@ -23,22 +24,6 @@ DEAD_LETTER_TOPIC = DEFAULT_DEAD_LETTER_TOPIC
 
 DEFAULT_PARTITIONS = 4
 DEFAULT_DEAD_LETTER_PARTITIONS = 1
-
-_TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
-
-
-@dataclass(frozen=True)
-class TopicSpec:
-    name: str
-    partitions: int
-    replication_factor: int = 1
-    config: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.partitions < 1:
-            raise ValueError(f"topic {self.name!r}: partitions must be >= 1, got {self.partitions}")
-        if self.replication_factor < 1:
-            raise ValueError(f"topic {self.name!r}: replication_factor must be >= 1")
 
 
 def default_topics(
@@ -49,44 +34,6 @@ def default_topics(
         *(TopicSpec(name, partitions) for name in INPUT_TOPICS),
         TopicSpec(DEAD_LETTER_TOPIC, dead_letter_partitions),
     )
-
-
-async def ensure_topics_async(
-    bootstrap_servers: str,
-    topics: Sequence[TopicSpec],
-    *,
-    timeout_seconds: float = 30.0,
-    client_kwargs: Mapping[str, Any] | None = None,
-) -> list[str]:
-    """Create missing topics; return the names created. Existing topics are left as they are.
-
-    `client_kwargs`: aiokafka connection settings (security), bootstrap included."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    timeout_ms = int(timeout_seconds * 1000)
-    kwargs = dict(client_kwargs or {"bootstrap_servers": bootstrap_servers})
-    admin = AIOKafkaAdminClient(request_timeout_ms=timeout_ms, **kwargs)
-    try:
-        await admin.start()
-        response = await admin.create_topics(
-            [
-                NewTopic(t.name, t.partitions, t.replication_factor, topic_configs=dict(t.config))
-                for t in topics
-            ],
-            timeout_ms=timeout_ms,
-        )
-    finally:
-        await admin.close()
-    created: list[str] = []
-    failures: list[str] = []
-    for error in response.to_object()["topic_errors"]:
-        if error["error_code"] == 0:
-            created.append(error["topic"])
-        elif error["error_code"] != _TOPIC_ALREADY_EXISTS:
-            failures.append(f"{error['topic']}: error {error['error_code']} {error['error_message'] or ''}".strip())
-    if failures:
-        raise StackError(f"creating topics on {bootstrap_servers} failed: " + "; ".join(failures))
-    return created
 
 
 def ensure_topics(
@@ -101,6 +48,8 @@ def ensure_topics(
         return run_sync(lambda: ensure_topics_async(bootstrap_servers, specs, timeout_seconds=timeout_seconds))
     except StackError:
         raise
+    except TopicAdminError as exc:
+        raise StackError(str(exc)) from exc
     except Exception as exc:
         raise StackError(f"could not create topics on {bootstrap_servers}: {type(exc).__name__}: {exc}") from exc
 

@@ -15,7 +15,7 @@ Kafka modes (one topic, read from the earliest offset by a fresh consumer group)
     faust-noop    a Faust agent that does nothing
     faust-table   the naive Faust way: per-event agent writing an NPS-per-team tumbling table
     worker        our worker (every KPI), stock Faust agent path (KPI_CONSUMER_BATCHING=false)
-    worker-batch  our worker with the batch consumer (streams/batching.py, the default)
+    worker-batch  our worker with the batch consumer (streams/worker/batching.py, the default)
     quix-noop     Quix Streams, JSON-deserialise and count
     quix-nps      Quix Streams, NPS per team over 1-minute tumbling event-time windows
                   (group_by team, custom aggregator, RocksDB state, changelog on: the defaults)
@@ -248,12 +248,13 @@ def worker(batch: bool) -> None:
     })
     import asyncio
 
-    from streams.app import create_app
-    from streams.checkpoints import ensure_internal_topics
     from streams.settings import Settings
+    from streams.worker.app import create_app
+    from streams.worker.topics import ensure_internal_topics
 
     asyncio.run(ensure_internal_topics(Settings()))
-    app, processor = create_app(Settings())
+    worker_app = create_app(Settings())
+    app, processor = worker_app.app, worker_app.engines
     handle, handle_batch = processor.handle, processor.handle_batch
 
     def counted(topic, partition, offset, value):
@@ -266,9 +267,9 @@ def worker(batch: bool) -> None:
         tick(len(records))
         return out
 
-    # The stock agent path calls handle() per record, the batch path handle_batch().
+    # The stock agent path calls handle() per record, the batch path the hooks' handle_batch().
     if batch:
-        processor.handle_batch = counted_batch
+        worker_app.hooks.handle_batch = counted_batch
     else:
         processor.handle = counted
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from pydantic import ValidationError
 
-from streams.redaction import REDACTED, install_log_redaction
+from streams.worker.redaction import REDACTED, install_log_redaction
 from streams.settings import Settings
 
 PASSWORD = "pw-Zq8#rT'x\\long-and-random-4711"

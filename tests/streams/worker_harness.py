@@ -162,7 +162,7 @@ class Worker:
                 while time.monotonic() < deadline:
                     time.sleep(0.5)
                     scrape = self.scrape()
-                    # The KPI values come back through the partials topic (streams/exporter.py).
+                    # The KPI values come back through the partials topic (streams/worker/exchange.py).
                     if (scrape.get("cxkpi_export_evaluation_timestamp_seconds") or 0) > seen_at:
                         return scrape
             time.sleep(0.5)

@@ -16,8 +16,8 @@ from streams.codegen.durations import Duration
 from streams.codegen.errors import SpecError
 from streams.codegen.model import build_model, load_model
 from streams.codegen.spec import PYPROJECT_PATH, SPEC_PATH, default_runbook_url, load_spec, parse_spec
-from streams.exposition import resolution_buckets
 from streams.settings import Settings
+from streams.worker.metrics import resolution_buckets
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Kafka client settings shared by the Faust app and the worker's own aiokafka clients."""
+"""Kafka client settings shared by the Faust app and the worker's own aiokafka clients.
+
+Faust and aiokafka are imported where used, so that the topic administration (imported by
+the local stack too) does not load Faust.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,17 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import faust
-
 from streams.settings import Settings
 
 log = logging.getLogger("kpi_monitor.worker")
 
 
 def credentials(settings: Settings) -> Any:
-    """What Faust takes as `broker_credentials`: SASL credentials, an SSL context, or None."""
+    """What Faust takes as `broker_credentials`: `faust.SASLCredentials` (with the SSL context
+    for SASL_SSL), an `ssl.SSLContext` (SSL), or None (PLAINTEXT).
+
+    Raises ssl.SSLError or OSError when a TLS file cannot be loaded (the preflight names them).
+    """
     k = settings.kafka
     ssl_context = None
     if k.security_protocol in ("SSL", "SASL_SSL"):
@@ -28,6 +34,8 @@ def credentials(settings: Settings) -> Any:
                 k.ssl_keyfile_password.get_secret_value() if k.ssl_keyfile_password else None,
             )
     if k.security_protocol.startswith("SASL"):
+        import faust
+
         assert k.sasl_username and k.sasl_password and k.sasl_mechanism
         return faust.SASLCredentials(
             username=k.sasl_username,
@@ -38,9 +46,11 @@ def credentials(settings: Settings) -> Any:
     return ssl_context
 
 
-
 def client_kwargs(settings: Settings) -> dict[str, Any]:
-    """Connection keyword arguments for aiokafka clients (consumers, producers, admin)."""
+    """Connection keyword arguments for aiokafka clients (consumers, producers, admin):
+    `bootstrap_servers` and `security_protocol`, plus `sasl_mechanism`,
+    `sasl_plain_username`, `sasl_plain_password` (plain text) and `ssl_context` (None for
+    SASL_PLAINTEXT) under SASL, or `ssl_context` alone under SSL. Raises as `credentials`."""
     k = settings.kafka
     creds = credentials(settings)
     kwargs: dict[str, Any] = {"bootstrap_servers": k.bootstrap_servers, "security_protocol": k.security_protocol}
@@ -57,7 +67,9 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
 
 
 def standalone_consumer(settings: Settings, *topics: str, **kwargs: Any) -> Any:
-    """An aiokafka consumer outside the worker's consumer group (no group, no commits)."""
+    """An aiokafka consumer outside the worker's consumer group (no group, no commits), not started.
+
+    `topics` to subscribe (none: assign partitions yourself); `kwargs` go to AIOKafkaConsumer."""
     from aiokafka import AIOKafkaConsumer
 
     return AIOKafkaConsumer(*topics, group_id=None, enable_auto_commit=False, **kwargs, **client_kwargs(settings))

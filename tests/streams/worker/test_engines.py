@@ -1,15 +1,16 @@
 """The worker's core without Faust or Kafka: per-partition engines, checkpoints, the future guard.
 
 The end-to-end proofs run against a real broker (test_worker.py, test_reliability.py); these
-pin the rules one function at a time.
+pin the rules one function at a time. The seek-back check of a restored partition's first
+batch moved to the batch consumer's hooks (tests/streams/worker/test_checkpoints.py).
 """
 
 from __future__ import annotations
 
 import orjson
 
-from streams.processor import DeadLetter, Processor
 from streams.settings import Settings
+from streams.worker.engines import DeadLetter, PartitionEngines
 
 NOW = 1_795_000_000.0
 
@@ -18,12 +19,12 @@ def survey(event_id: str, ts: float, score: int = 9, customer: str = "c1") -> by
     return orjson.dumps({"event_id": event_id, "type": "survey.nps", "ts": ts, "customer_id": customer, "score": score})
 
 
-def processor(dead: list[DeadLetter] | None = None) -> Processor:
+def processor(dead: list[DeadLetter] | None = None) -> PartitionEngines:
     sink = dead.append if dead is not None else (lambda d: None)
-    return Processor(Settings(evaluation_interval="1s"), sink, clock=lambda: NOW)
+    return PartitionEngines(Settings(evaluation_interval="1s"), sink, clock=lambda: NOW)
 
 
-def nps_rows(p: Processor, window: str = "5m") -> dict:
+def nps_rows(p: PartitionEngines, window: str = "5m") -> dict:
     return {kpi: v for kpi, labels, v in p.evaluate().snapshot().windows[window] if not labels and kpi.startswith("nps")}
 
 
@@ -57,12 +58,10 @@ def test_a_restored_partition_skips_what_its_checkpoint_already_holds() -> None:
 
     q = processor()  # a new worker takes the partition over
     assert q.restore(("surveys", 0), blob) == 3
-    assert q.offset_to_verify("surveys", 0) == 3
     # The committed offset was behind the checkpoint: offsets 1 and 2 come again.
     assert q.handle("surveys", 0, 1, survey("e1", NOW - 29)) == "skipped"
     assert q.handle("surveys", 0, 2, survey("e2", NOW - 28)) == "skipped"
     assert q.handle("surveys", 0, 3, survey("e3", NOW - 27, 0, customer="c2")) == "accepted"
-    assert q.offset_to_verify("surveys", 0) is None  # only the first batch is checked
     assert q.skipped_already_in_state == 2
     assert nps_rows(q) == {"nps": 50.0, "nps_responses": 4}  # 3 promoters, 1 detractor: 100*(3-1)/4
 
@@ -71,7 +70,7 @@ def test_an_unusable_checkpoint_starts_the_partition_empty() -> None:
     p = processor()
     assert p.restore(("surveys", 0), b"garbage") is None
     assert p.state_resets == 1 and ("surveys", 0) not in p.engines
-    other = Processor(Settings(evaluation_interval="1s", grace="10m"), lambda d: None, clock=lambda: NOW)
+    other = PartitionEngines(Settings(evaluation_interval="1s", grace="10m"), lambda d: None, clock=lambda: NOW)
     other.handle("surveys", 0, 0, survey("a", NOW))
     blob, _ = other.checkpoint(("surveys", 0))
     assert p.restore(("surveys", 0), blob) is None  # built with another grace: not restored

@@ -10,8 +10,8 @@ from __future__ import annotations
 from kpi.aggregates import Bucket
 from kpi.series import WindowView
 from kpi.sla import LiveSla
-from streams.exporter import KEEP_PER_WORKER, MAX_WORKERS, Exporter, decode_partial, encode_partial
-from streams.processor import WorkerPartial
+from kpi.partial import WorkerPartial, decode_partial, encode_partial
+from streams.worker.partials import KEEP_PER_WORKER, MAX_WORKERS, PartialsMerger
 
 ALL = {("tickets", 0), ("tickets", 1), ("surveys", 0), ("surveys", 1)}
 
@@ -24,12 +24,12 @@ def partial(partitions, anchor: float = 1000.0, created: int = 1, open_: int = 0
     return WorkerPartial(anchor, anchor + 0.1, anchor - 5, sorted(partitions), {"5m": view}, sla)
 
 
-def rows(exporter: Exporter) -> dict:
+def rows(exporter: PartialsMerger) -> dict:
     return {(kpi, tuple(labels.items())): v for kpi, labels, v in exporter.snapshot.windows["5m"]}
 
 
 def test_partials_covering_every_partition_once_merge_into_the_total() -> None:
-    ex = Exporter(50, {})
+    ex = PartialsMerger(50, {})
     ex.receive(encode_partial("a", 3, partial({("tickets", 0), ("surveys", 0)}, created=2, open_=1)))
     assert not ex.merge(ALL) and "2 missing" in ex.problem  # one worker's share is never the total
     ex.receive(encode_partial("b", 3, partial({("tickets", 1), ("surveys", 1)}, created=3, open_=2)))
@@ -40,14 +40,14 @@ def test_partials_covering_every_partition_once_merge_into_the_total() -> None:
 
 
 def test_a_partition_claimed_twice_is_not_merged() -> None:
-    ex = Exporter(50, {})
+    ex = PartialsMerger(50, {})
     ex.receive(encode_partial("a", 3, partial({("tickets", 0), ("tickets", 1), ("surveys", 0)})))
     ex.receive(encode_partial("b", 3, partial({("tickets", 1), ("surveys", 1)})))
     assert not ex.merge(ALL) and "claimed by two workers" in ex.problem
 
 
 def test_only_the_newest_generation_counts_and_the_last_complete_values_stay_up() -> None:
-    ex = Exporter(50, {})
+    ex = PartialsMerger(50, {})
     ex.receive(encode_partial("a", 3, partial(ALL, created=7)))
     assert ex.merge(ALL)
     # A rebalance: b joins with generation 4 holding half; a has not republished yet.
@@ -62,7 +62,7 @@ def test_only_the_newest_generation_counts_and_the_last_complete_values_stay_up(
 
 
 def test_workers_are_merged_at_an_evaluation_time_they_all_have() -> None:
-    ex = Exporter(50, {})
+    ex = PartialsMerger(50, {})
     for anchor in (1000, 1001, 1002):
         ex.receive(encode_partial("a", 1, partial({("tickets", 0), ("surveys", 0)}, anchor=anchor, created=int(anchor) - 999)))
     ex.receive(encode_partial("b", 1, partial({("tickets", 1), ("surveys", 1)}, anchor=1001, created=10)))
@@ -75,7 +75,7 @@ def test_workers_are_merged_at_an_evaluation_time_they_all_have() -> None:
 
 
 def test_reset_forgets_merged_values_and_own_partials_come_in_directly() -> None:
-    ex = Exporter(50, {})
+    ex = PartialsMerger(50, {})
     ex.receive_local("me", 2, partial(ALL, created=4))
     ex.receive(encode_partial("me", 2, partial(ALL, anchor=999, created=99)), own_worker="me")  # ignored: taken directly
     assert ex.merge(ALL) and rows(ex)[("tickets_created", ())] == 4
@@ -84,7 +84,7 @@ def test_reset_forgets_merged_values_and_own_partials_come_in_directly() -> None
 
 
 def test_tracked_workers_are_bounded_and_undecodable_partials_only_counted() -> None:
-    ex = Exporter(50, {})
+    ex = PartialsMerger(50, {})
     for i in range(MAX_WORKERS + 40):
         ex.receive(encode_partial(f"w{i}", 5, partial(set(), anchor=1000 + i)))
     assert len(ex._latest) == MAX_WORKERS

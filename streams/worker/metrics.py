@@ -1,22 +1,22 @@
-"""Prometheus exposition: a custom collector that reads the processor's latest snapshot.
+"""Prometheus exposition: a custom collector that reads the worker's latest evaluation on each scrape.
 
 Scrapes run on the processing event loop, so `collect()` only formats numbers that the
-evaluation timer already computed; nothing here walks engine state.
+evaluation timer already computed; nothing here walks engine state. The registry is fresh
+per app (never the global one), so tests can build several.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from kpi.partial import TP, KpiSnapshot
 from streams import conventions as c
-from streams.processor import Processor, Snapshot
-
-if TYPE_CHECKING:
-    from streams.app import ScaleOut
+from streams.worker.checkpoints import CHECKPOINT_OUTCOMES, RESTORE_OUTCOMES, CheckpointStore
+from streams.worker.engines import Evaluation, PartitionEngines
+from streams.worker.exchange import PartialsExchange
 
 # Resolution-time buckets: round durations plus every SLA target, so that
 # `le="<target>"` answers "resolved within SLA" exactly.
@@ -24,65 +24,81 @@ BASE_BUCKETS_SECONDS = (300, 900, 1800, 3600, 2 * 3600, 12 * 3600, 2 * 86400, 7 
 
 
 def resolution_buckets(targets_seconds: dict[str, float]) -> tuple[float, ...]:
+    """The resolution histogram's upper bounds in seconds: `BASE_BUCKETS_SECONDS` and every
+    SLA target (priority -> seconds), sorted, without duplicates."""
     return tuple(sorted(set(float(b) for b in BASE_BUCKETS_SECONDS) | {float(t) for t in targets_seconds.values()}))
 
 
-class KpiCollector:
+class WorkerCollector:
+    """Every metric of one worker except the resolution histogram, built fresh on each scrape.
+
+    Pipeline metrics (records, rejects, dead letters, lag, state sizes) from `engines`;
+    checkpoint and restore counters from `store`; the exporter role and, on the exporting
+    worker only, the group's KPI values and live SLA gauges from `exchange`.
+    `consumer_lag()`: partition -> records not yet processed. `kafka_connected()`: None
+    while unknown (the gauge is then absent). Names and help texts: streams/conventions.py.
+    """
+
     def __init__(
         self,
-        processor: Processor,
-        consumer_lag: Callable[[], dict[tuple[str, int], int]],
+        engines: PartitionEngines,
+        store: CheckpointStore,
+        exchange: PartialsExchange,
+        consumer_lag: Callable[[], dict[TP, int]],
         kafka_connected: Callable[[], bool | None],
-        scale: ScaleOut,
     ) -> None:
-        self.processor = processor
+        self.engines = engines
+        self.store = store
+        self.exchange = exchange
         self.consumer_lag = consumer_lag
         self.kafka_connected = kafka_connected
-        self.scale = scale
+        self.currency = engines.settings.reporting_currency
 
     def describe(self) -> list[Metric]:
-        return []  # registering must not trigger a collect() before the app runs
+        """Nothing: registering must not trigger a collect() before the app runs."""
+        return []
 
     def collect(self) -> Iterator[Metric]:
-        p = self.processor
+        """The metric families of this scrape (the registry calls it)."""
         exported = self._exported()
         if exported is not None:
             # Only the exporting worker serves KPI values: the group's merged total, never
-            # one worker's share (streams/exporter.py).
+            # one worker's share (streams/worker/partials.py).
             yield from self._kpis(exported)
             yield from self._sla(exported)
-        yield from self._pipeline(p.snapshot)
+        yield from self._pipeline(self.engines.last_evaluation)
         yield from self._scale()
 
-    def _exported(self) -> Snapshot | None:
-        if not self.scale.is_exporter() or not self.scale.exporter.snapshot.evaluated_at:
+    def _exported(self) -> KpiSnapshot | None:
+        snapshot = self.exchange.merger.snapshot
+        if not self.exchange.is_exporter() or not snapshot.evaluated_at:
             return None
-        return self.scale.exporter.snapshot
+        return snapshot
 
     def _scale(self) -> Iterator[Metric]:
-        p, scale = self.processor, self.scale
+        p, store = self.engines, self.store
         yield GaugeMetricFamily(c.PARTITIONS_OWNED, "Input partitions whose state this worker holds", value=len(p.engines))
         yield CounterMetricFamily(c.REREAD_SKIPPED, "Records re-read after a restore and skipped: already in the restored state", value=p.skipped_already_in_state)
-        exporting = scale.is_exporter()
+        exporting = self.exchange.is_exporter()
         yield GaugeMetricFamily(c.EXPORTER, "1 on the one worker of the group that serves the KPI values", value=1.0 if exporting else 0.0)
         if exporting:
-            ex = scale.exporter
+            ex = self.exchange.merger
             yield GaugeMetricFamily(c.EXPORT_COMPLETE, "1 when the KPI values cover every input partition; 0 while a rebalance is pending (the last complete values stay up)", value=1.0 if ex.complete else 0.0)
             yield GaugeMetricFamily(c.EXPORT_WORKERS, "Workers whose partials make up the KPI values", value=ex.workers)
             if ex.snapshot.evaluated_at:
                 yield GaugeMetricFamily(c.EXPORTED_AT, "Evaluation time of the oldest partial in the KPI values", value=ex.snapshot.evaluated_at)
         checkpoints = CounterMetricFamily(c.CHECKPOINTS, "Partition checkpoints, by outcome", labels=["outcome"])
-        for outcome in ("written", "failed", "too_large"):
-            checkpoints.add_metric([outcome], scale.checkpoints.get(outcome, 0))
+        for outcome in CHECKPOINT_OUTCOMES:
+            checkpoints.add_metric([outcome], store.checkpoints.get(outcome, 0))
         yield checkpoints
-        yield GaugeMetricFamily(c.CHECKPOINT_BYTES, "Size of the last checkpoint written", value=scale.checkpoint_bytes)
+        yield GaugeMetricFamily(c.CHECKPOINT_BYTES, "Size of the last checkpoint written", value=store.checkpoint_bytes)
         restores = CounterMetricFamily(c.PARTITION_RESTORES, "Partitions assigned, by how their state started: restored, empty (no checkpoint), reset (checkpoint unusable)", labels=["outcome"])
-        for outcome in ("restored", "empty", "reset"):
-            restores.add_metric([outcome], scale.restores.get(outcome, 0))
+        for outcome in RESTORE_OUTCOMES:
+            restores.add_metric([outcome], store.restores.get(outcome, 0))
         yield restores
 
-    def _kpis(self, snap) -> Iterator[Metric]:
-        currency = self.processor.settings.reporting_currency
+    def _kpis(self, snap: KpiSnapshot) -> Iterator[Metric]:
+        currency = self.currency
         families: dict[str, Metric] = {}
         for window, rows in snap.windows.items():
             for kpi, labels, value in rows:
@@ -98,7 +114,7 @@ class KpiCollector:
                 family.add_sample(spec.name, sample_labels, value * spec.scale)
         yield from families.values()
 
-    def _sla(self, snap) -> Iterator[Metric]:
+    def _sla(self, snap: KpiSnapshot) -> Iterator[Metric]:
         labels = ["team", "priority"]
         open_ = GaugeMetricFamily(c.SLA_OPEN, "Open tickets now (wall clock)", labels=labels)
         breached = GaugeMetricFamily(c.SLA_BREACHED, "Open tickets already past their resolution target", labels=labels)
@@ -109,12 +125,12 @@ class KpiCollector:
             for horizon, n in state.at_risk.items():
                 at_risk.add_metric([team, priority, horizon], n)
         targets = GaugeMetricFamily(c.SLA_TARGET, "Resolution target per priority", labels=["priority"])
-        for priority, seconds in self.processor.sla_policy.targets_seconds.items():
+        for priority, seconds in self.engines.sla_policy.targets_seconds.items():
             targets.add_metric([priority], seconds)
         yield from (open_, breached, at_risk, targets)
 
-    def _pipeline(self, snap) -> Iterator[Metric]:
-        p = self.processor
+    def _pipeline(self, snap: Evaluation) -> Iterator[Metric]:
+        p = self.engines
         events = CounterMetricFamily(c.EVENTS, "Records consumed, by topic and outcome", labels=["topic", "outcome"])
         for (topic, outcome), n in sorted(p.events.items()):
             events.add_metric([topic, outcome], n)
@@ -151,20 +167,22 @@ class KpiCollector:
 
 
 def build_registry(
-    processor: Processor,
-    consumer_lag: Callable[[], dict[tuple[str, int], int]],
+    engines: PartitionEngines,
+    store: CheckpointStore,
+    exchange: PartialsExchange,
+    consumer_lag: Callable[[], dict[TP, int]],
     kafka_connected: Callable[[], bool | None],
-    scale: ScaleOut,
 ) -> CollectorRegistry:
-    """A fresh registry per app (never the global one): tests run several workers per process."""
+    """A fresh registry (never the global one: tests run several workers per process) with the
+    `WorkerCollector` and the resolution-time histogram, which `engines` feeds on every resolution."""
     registry = CollectorRegistry()
-    registry.register(KpiCollector(processor, consumer_lag, kafka_connected, scale))
+    registry.register(WorkerCollector(engines, store, exchange, consumer_lag, kafka_connected))
     histogram = Histogram(
         c.RESOLUTION_HISTOGRAM,
         "Ticket resolution time; buckets include every SLA target",
         labelnames=["team", "priority"],
-        buckets=resolution_buckets(processor.sla_policy.targets_seconds),
+        buckets=resolution_buckets(engines.sla_policy.targets_seconds),
         registry=registry,
     )
-    processor.on_resolution = lambda team, priority, seconds: histogram.labels(team, priority).observe(seconds)
+    engines.on_resolution = lambda team, priority, seconds: histogram.labels(team, priority).observe(seconds)
     return registry

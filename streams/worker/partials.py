@@ -1,12 +1,12 @@
-"""Scale-out without per-worker fragments: every worker publishes its partial, one exports the total.
+"""Scale-out without per-worker fragments: the exporting worker merges every worker's partial into the total.
 
-Each worker merges the views of its own partitions into a partial (streams/processor.py)
-and publishes it to the partials topic every evaluation interval. Every worker reads that
-topic; the worker that owns partition 0 of the first input topic (an owner the consumer
-group's assignment already elects) merges the latest partial of every worker and serves
-the result on /metrics. The others serve no KPI series at all, so no single worker's
-share can be read as the total, and no recording rule has to reassemble KPIs (quantiles
-and distinct counts cannot be summed in PromQL; sketches can be merged here).
+Each worker merges the views of its own partitions into a partial (streams/worker/engines.py)
+and publishes it to the partials topic every evaluation interval (streams/worker/exchange.py).
+The worker that owns partition 0 of the first input topic (an owner the consumer group's
+assignment already elects) merges the latest partial of every worker here and serves the
+result on /metrics. The others serve no KPI series at all, so no single worker's share can
+be read as the total, and no recording rule has to reassemble KPIs (quantiles and distinct
+counts cannot be summed in PromQL; sketches can be merged here).
 
 A merged result is published only when the partials of the newest consumer-group
 generation cover every input partition exactly once; until then (during a rebalance) the
@@ -15,74 +15,34 @@ last complete result stays up and `cxkpi_export_complete` is 0.
 
 from __future__ import annotations
 
-import zlib
 from collections import deque
-from dataclasses import dataclass
-
-import orjson
 
 from kpi import state
 from kpi.labels import LabelPolicy
 from kpi.merge import admit_busiest, cap_labels, merge_views
+from kpi.partial import TP, KpiSnapshot, PartialRecord, WorkerPartial, decode_partial
 from kpi.sla import LiveSla
-from streams.processor import TP, Snapshot, WorkerPartial
 
-PARTIAL_VERSION = 1
 KEEP_PER_WORKER = 8  # recent partials per worker, to find an anchor every worker has
 MAX_WORKERS = 256  # workers tracked; restarts bring new ids, old ones are pruned
 
 
-@dataclass
-class Received:
-    worker: str
-    generation: int
-    partial: WorkerPartial
+class PartialsMerger:
+    """The newest partials of every worker in the group, and their merge: the group's KPI values.
 
+    Holds per worker its last `KEEP_PER_WORKER` partials (at most `MAX_WORKERS` workers).
+    After `merge`, `snapshot` is the last complete merge (an empty `KpiSnapshot` before the
+    first), `complete` says whether the newest merge succeeded, `workers` how many workers'
+    partials it holds, and `problem` why it did not ("" when it did). `undecodable` counts
+    partials that could not be decoded (dropped). Label values of the merge are capped again
+    at `max_label_values` per label (allow-lists `label_allow`: label -> allowed values).
+    """
 
-def encode_partial(worker: str, generation: int, p: WorkerPartial) -> bytes:
-    return zlib.compress(
-        orjson.dumps({
-            "version": PARTIAL_VERSION,
-            "worker": worker,
-            "generation": generation,
-            "anchor": p.anchor,
-            "evaluated_at": p.evaluated_at,
-            "watermark": p.watermark,
-            "partitions": [list(tp) for tp in p.partitions],
-            "views": {name: state.encode_view(v) for name, v in p.views.items()},
-            "sla": [[team, priority, s.open, s.breached, s.at_risk] for (team, priority), s in p.sla.items()],
-        }),
-        1,
-    )
-
-
-def decode_partial(blob: bytes) -> Received:
-    try:
-        d = orjson.loads(zlib.decompress(blob))
-        if type(d) is not dict or d.get("version") != PARTIAL_VERSION:
-            version = d.get("version") if type(d) is dict else None
-            raise state.StateError(f"partial format version {version!r}, this build reads {PARTIAL_VERSION}")
-        partial = WorkerPartial(
-            float(d["anchor"]),
-            float(d["evaluated_at"]),
-            d["watermark"],
-            [(t, p) for t, p in d["partitions"]],
-            {name: state.decode_view(v) for name, v in d["views"].items()},
-            {(team, pr): LiveSla(o, b, dict(r)) for team, pr, o, b, r in d["sla"]},
-        )
-        return Received(str(d["worker"]), int(d["generation"]), partial)
-    except state.StateError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any malformed shape is one undecodable partial
-        raise state.StateError(f"undecodable partial: {type(exc).__name__}: {exc}") from None
-
-
-class Exporter:
     def __init__(self, max_label_values: int, label_allow: dict[str, frozenset[str]]) -> None:
         self._max_label_values = max_label_values
         self._label_allow = label_allow
-        self._latest: dict[str, deque[Received]] = {}
-        self.snapshot = Snapshot()
+        self._latest: dict[str, deque[PartialRecord]] = {}
+        self.snapshot = KpiSnapshot()
         self.complete = False
         self.workers = 0
         self.undecodable = 0
@@ -90,23 +50,29 @@ class Exporter:
 
     def reset(self) -> None:
         """Forget the merged values (not the partials): on gaining or losing the exporter role."""
-        self.snapshot = Snapshot()
+        self.snapshot = KpiSnapshot()
         self.complete = False
         self.workers = 0
 
     def receive(self, blob: bytes, own_worker: str | None = None) -> None:
+        """Take a partial from the partials topic (`kpi.partial.encode_partial` bytes).
+
+        Undecodable bytes are counted in `undecodable`, never raised. `own_worker`'s partials
+        are ignored: this worker's own partial comes in directly (`receive_local`).
+        """
         try:
             r = decode_partial(blob)
         except state.StateError:
             self.undecodable += 1
             return
-        if r.worker != own_worker:  # our own partial is taken directly (receive_local)
+        if r.worker != own_worker:
             self._add(r)
 
     def receive_local(self, worker: str, generation: int, partial: WorkerPartial) -> None:
-        self._add(Received(worker, generation, partial))
+        """Take this worker's own partial directly (no round trip through Kafka)."""
+        self._add(PartialRecord(worker, generation, partial))
 
-    def _add(self, r: Received) -> None:
+    def _add(self, r: PartialRecord) -> None:
         history = self._latest.get(r.worker)
         if history is None:
             history = self._latest[r.worker] = deque(maxlen=KEEP_PER_WORKER)
@@ -125,7 +91,12 @@ class Exporter:
             del latest[min(latest, key=lambda w: latest[w][-1].partial.evaluated_at)]
 
     def merge(self, expected: set[TP] | None) -> bool:
-        """Merge the newest generation's partials; True when they cover `expected` exactly once."""
+        """Merge the newest generation's partials at the newest evaluation time they all have.
+
+        `expected`: every input partition (None: not known yet, so never complete). True, and
+        a new `snapshot`, when the chosen partials cover `expected` exactly once; otherwise
+        False with `problem` set, and the last complete `snapshot` stays.
+        """
         if not self._latest:
             self.problem = "no partials received yet"
             return self._incomplete()

@@ -9,13 +9,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError, SaslAuthenticationFailed, UnsupportedSaslMechanismError
 
-from streams.clients import client_kwargs
-from streams.clients import credentials as _credentials
+from streams.worker.clients import client_kwargs
+from streams.worker.clients import credentials as _credentials
 from streams.settings import Settings
 
 
 class PreflightError(RuntimeError):
-    pass
+    """Kafka cannot be used as configured; the message says what to fix (printed as is)."""
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -118,4 +118,6 @@ async def _check(settings: Settings, timeout_seconds: float) -> None:
 
 
 def check_kafka(settings: Settings, timeout_seconds: float = 10.0) -> None:
+    """Check the TLS files, the TLS handshake, the SASL login, reachability and the topics,
+    each within `timeout_seconds`. Raises PreflightError naming the first problem."""
     asyncio.run(_check(settings, timeout_seconds))

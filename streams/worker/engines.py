@@ -1,14 +1,14 @@
-"""The worker's core, free of Faust: raw Kafka records in, engine state and counters out.
+"""The worker's core, free of Faust and Kafka: raw records in, per-partition engine state and counters out.
 
-One `Engine` per assigned input partition, so that a partition's state can be
-checkpointed with its offset, handed to another worker on a rebalance, and restored
-after a crash on its own (streams/checkpoints.py). Each engine judges lateness by its
-own partition's event time, so re-processing a partition gives the same decisions no
-matter how partitions interleave.
+One `kpi.engine.Engine` per assigned input partition, so that a partition's state can be
+checkpointed with its offset, handed to another worker on a rebalance, and restored after a
+crash on its own (streams/worker/checkpoints.py). Each engine judges lateness by its own
+partition's event time, so re-processing a partition gives the same decisions no matter how
+partitions interleave.
 
-`evaluate()` merges the views of this worker's partitions into its partial
-(`WorkerPartial`); the exporter (streams/exporter.py) merges the partials of every
-worker in the group into the values on /metrics.
+`PartitionEngines.evaluate()` merges the views of this worker's partitions into its partial
+(`kpi.partial.WorkerPartial`); the exporting worker merges every worker's partial into the
+values on /metrics (streams/worker/partials.py).
 """
 
 from __future__ import annotations
@@ -18,22 +18,33 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 from kpi import contract, state
 from kpi.contract import Rejected
 from kpi.engine import ACCEPTED, DUPLICATE, Engine
-from kpi.formulas import kpi_rows
 from kpi.merge import merge_views
+from kpi.partial import TP, WorkerPartial
 from kpi.series import WindowView
-from kpi.sla import LiveSla, live_sla_state
+from kpi.sla import live_sla_state
 from streams.settings import Settings
 
 log = logging.getLogger("kpi_monitor.worker")
 
-TP = tuple[str, int]
-Row = tuple[str, dict[str, str], float | int | None]
+
+class Record(Protocol):
+    """What the engines read of a Kafka record (aiokafka's ConsumerRecord has these)."""
+
+    @property
+    def offset(self) -> int:
+        """The record's offset in its partition."""
+        ...
+
+    @property
+    def value(self) -> bytes | None:
+        """The raw value (None: a tombstone or an empty record)."""
+        ...
 
 
 class _Record(NamedTuple):
@@ -43,6 +54,9 @@ class _Record(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
+    """A rejected record, for the dead-letter topic: why (`reason`, a `kpi.contract` reject
+    reason; `detail`, human-readable), the raw bytes, and where it came from."""
+
     reason: str
     detail: str
     raw: bytes
@@ -51,35 +65,41 @@ class DeadLetter:
     offset: int
 
 
-@dataclass
-class Snapshot:
-    """KPI values as of one evaluation; the collector exposes the latest."""
+@dataclass(frozen=True)
+class Evaluation:
+    """This worker's pipeline gauges as of its last evaluation (not KPI values: those are
+    the exporting worker's, from the merge). Times in epoch seconds; `duration_seconds` is
+    how long the evaluation took. All zero/None before the first evaluation."""
 
     evaluated_at: float = 0.0
     watermark: float | None = None
-    # window name -> rows (kpi, labels, value)
-    windows: dict[str, list[Row]] = field(default_factory=dict)
-    sla: dict[tuple[str, str], LiveSla] = field(default_factory=dict)
     duration_seconds: float = 0.0
 
 
-@dataclass
-class WorkerPartial:
-    """One worker's share of the KPIs: merged views of the partitions it owns."""
+class Checkpoint(NamedTuple):
+    """A partition's encoded state (`kpi.state.dumps` of {"offset", "engine"}) and the
+    offset it reflects: the first record not yet folded into it."""
 
-    anchor: float
-    evaluated_at: float
-    watermark: float | None
-    partitions: list[TP]
-    views: dict[str, WindowView]
-    sla: dict[tuple[str, str], LiveSla]
-
-    def snapshot(self) -> Snapshot:
-        windows = {name: list(kpi_rows(view)) for name, view in self.views.items()}
-        return Snapshot(self.evaluated_at, self.watermark, windows, self.sla)
+    blob: bytes
+    offset: int
 
 
-class Processor:
+class _Window(NamedTuple):
+    name: str
+    series_index: int
+    buckets: int  # closed buckets the window spans before the one in progress
+
+
+class PartitionEngines:
+    """One engine per input partition, with the worker's record counters and dead letters.
+
+    Holds `engines` (partition -> `Engine`), `next_offsets` (partition -> the first offset
+    not yet folded into its engine) and counters for /metrics. Never raises on bad input:
+    a record that is too large, undecodable or invalid is handed to `dead_letter` with its
+    reason, and so is one whose processing raised (a bug), so a partition never stalls.
+    `clock` is the wall clock (epoch seconds), injectable for tests.
+    """
+
     def __init__(
         self,
         settings: Settings,
@@ -92,23 +112,18 @@ class Processor:
         self.config = settings.engine_config()
         specs = settings.series_specs()
         self.specs = tuple(specs.values())
-        self.windows: list[tuple[str, int, int]] = [(name, i, spec.retain_closed) for i, (name, spec) in enumerate(specs.items())]
+        self.windows = [_Window(name, i, spec.retain_closed) for i, (name, spec) in enumerate(specs.items())]
         self.sla_policy = self.config.sla
         self.horizons = settings.at_risk_horizons_seconds()
         self.interval_seconds = settings.evaluation_interval_seconds()
         self.max_message_bytes = settings.kafka.max_message_bytes
         self.max_future_seconds = settings.max_future_seconds()
         self.engines: dict[TP, Engine] = {}
-        # First offset not yet folded into each partition's engine (None: unknown, take what comes).
+        # First offset not yet folded into each partition's engine (absent: unknown, take what comes).
         self.next_offsets: dict[TP, int] = {}
         self._dirty: set[TP] = set()
-        # Restored partitions whose first fetched record is still to be checked against the
-        # restored offset (streams/batching.py seeks back if the fetch starts past it), and
-        # the offset each was already sent back to once.
-        self.verify_first: set[TP] = set()
-        self.sought_back: dict[TP, int] = {}
-        self.events = Counter()  # (topic, outcome) -> n
-        self.rejected = Counter()  # reason -> n
+        self.events: Counter = Counter()  # (topic, outcome) -> records
+        self.rejected: Counter = Counter()  # reject reason -> records
         self.dead_letters = 0
         self.dead_letter_failures = 0
         self.skipped_already_in_state = 0
@@ -116,7 +131,7 @@ class Processor:
         self.last_event_at: float | None = None
         # Optional observer of every resolution (team, priority, seconds), e.g. a histogram.
         self.on_resolution: Callable[[str, str, float], None] | None = None
-        self.snapshot = Snapshot()
+        self.last_evaluation = Evaluation()
         self.partial: WorkerPartial | None = None
 
     # -- partitions ------------------------------------------------------------------------
@@ -126,42 +141,49 @@ class Processor:
         return engine
 
     def engine(self, tp: TP) -> Engine:
+        """The partition's engine, created empty on first use."""
         engine = self.engines.get(tp)
         if engine is None:
             engine = self.engines[tp] = self._new_engine()
         return engine
 
-    def checkpoint(self, tp: TP) -> tuple[bytes, int] | None:
-        """(encoded state, next offset) of a partition changed since its last checkpoint, else None."""
+    def checkpoint(self, tp: TP) -> Checkpoint | None:
+        """The encoded state of a partition changed since its last checkpoint, else None.
+
+        Clears the partition's changed flag: call `mark_dirty` if the checkpoint is not written.
+        """
         if tp not in self._dirty or tp not in self.engines or tp not in self.next_offsets:
             return None
         self._dirty.discard(tp)
         offset = self.next_offsets[tp]
         blob = state.dumps({"offset": offset, "engine": state.engine_state(self.engines[tp], self.specs)})
-        return blob, offset
+        return Checkpoint(blob, offset)
 
     def mark_dirty(self, tp: TP) -> None:
+        """Flag a partition for the next checkpoint again (its last one was not written)."""
         if tp in self.engines:
             self._dirty.add(tp)
 
     def dirty_partitions(self) -> list[TP]:
+        """Partitions changed since their last checkpoint, sorted."""
         return sorted(self._dirty)
 
     def restore(self, tp: TP, blob: bytes | None) -> int | None:
         """Install a partition's checkpointed state; return the offset to resume from.
 
-        None: no usable checkpoint, the partition starts empty from wherever the
-        consumer group's committed offset (or the earliest record) is.
+        None: no checkpoint (`blob` None), or one that does not decode or does not match the
+        configuration (counted in `state_resets` and logged); the partition then starts empty
+        from wherever the consumer group's committed offset (or the earliest record) is.
         """
         self.engines.pop(tp, None)
         self.next_offsets.pop(tp, None)
         self._dirty.discard(tp)
-        self.verify_first.discard(tp)
         if blob is None:
             return None
         try:
             saved = state.loads(blob)
             engine = state.restore_engine(saved["engine"], self.config, self.specs)
+            offset = saved["offset"]
         except (state.StateError, KeyError, TypeError, ValueError) as exc:
             self.state_resets += 1
             log.warning(
@@ -171,32 +193,25 @@ class Processor:
             return None
         engine.on_resolution = self.on_resolution
         self.engines[tp] = engine
-        self.next_offsets[tp] = saved["offset"]
-        self.verify_first.add(tp)
-        self.sought_back.pop(tp, None)
-        return saved["offset"]
-
-    def offset_to_verify(self, topic: str, partition: int) -> int | None:
-        """The restored offset a partition's first fetched batch must start at, until one was handled."""
-        tp = (topic, partition)
-        return self.next_offsets.get(tp) if tp in self.verify_first else None
+        self.next_offsets[tp] = offset
+        return offset
 
     def drop(self, tp: TP) -> None:
         """Forget a revoked partition: its next owner restores it from the checkpoint."""
         self.engines.pop(tp, None)
         self.next_offsets.pop(tp, None)
         self._dirty.discard(tp)
-        self.verify_first.discard(tp)
-        self.sought_back.pop(tp, None)
 
     # -- records ----------------------------------------------------------------------------
-    def handle_batch(self, topic: str, partition: int, records: Sequence[Any]) -> str:
-        """Records of one partition in offset order (each with `.offset` and `.value`); the
-        outcome of the last. Never raises on bad input: it is dead-lettered instead.
+    def handle_batch(self, topic: str, partition: int, records: Sequence[Record]) -> str:
+        """Fold records of one partition, in offset order, into its engine.
 
-        Partition bookkeeping (offsets, checkpoint flags, the clock) is per batch, not per record.
+        Returns the outcome of the last record: "accepted", "duplicate", a reject reason, or
+        "skipped" when every record is below the partition's restored offset (already in the
+        state). Never raises on bad input: it is dead-lettered instead. Partition bookkeeping
+        (offsets, checkpoint flags, the clock) is per batch, not per record.
         """
-        tp = (topic, partition)
+        tp = TP(topic, partition)
         expected = self.next_offsets.get(tp)
         if expected is not None and records[0].offset < expected:
             # Re-read after a restore: these are already in the state.
@@ -213,11 +228,10 @@ class Processor:
             outcome = self._record(engine, topic, partition, r.offset, r.value, not_after)
         self.next_offsets[tp] = records[-1].offset + 1
         self._dirty.add(tp)
-        self.verify_first.discard(tp)
         return outcome
 
     def handle(self, topic: str, partition: int, offset: int, value: bytes | None) -> str:
-        """One record (Faust's stock agent path)."""
+        """One record (Faust's stock agent path); as `handle_batch`."""
         return self.handle_batch(topic, partition, (_Record(offset, value),))
 
     def _record(self, engine: Engine, topic: str, partition: int, offset: int, value: bytes | None, not_after: float) -> str:
@@ -254,16 +268,19 @@ class Processor:
 
     # -- evaluation ---------------------------------------------------------------------------
     def watermark(self) -> float | None:
+        """The highest partition watermark (epoch seconds), None before any accepted event."""
         marks = [e.watermark.value for e in self.engines.values() if e.watermark.value != -math.inf]
         return max(marks) if marks else None
 
     def evaluate(self, claimed: list[TP] | None = None) -> WorkerPartial:
         """This worker's partial: trailing windows over its partitions and live SLA state (wall clock 'now').
 
-        The windows end at the wall clock floored to the evaluation interval, so workers
+        `claimed`: the partitions the partial claims (default: every partition with an engine);
+        the exporting worker checks that the claims of all partials cover each input partition
+        once. The windows end at the wall clock floored to the evaluation interval, so workers
         evaluating in the same interval produce views of the same windows and the exporter can
         merge them exactly. Events ahead of the wall clock (at most `max_future`) show once it
-        reaches them.
+        reaches them. Also updates `last_evaluation` and `partial`.
         """
         started = time.perf_counter()
         now = self._clock()
@@ -286,22 +303,25 @@ class Processor:
         open_tickets = (t for e in engines for t in e.open_tickets())
         sla = live_sla_state(open_tickets, now, self.sla_policy, self.horizons)
         self.partial = WorkerPartial(anchor, now, watermark, sorted(self.engines) if claimed is None else claimed, views, sla)
-        # This worker's pipeline gauges only: KPI rows are built by the exporter, from the merge.
-        self.snapshot = Snapshot(now, watermark, duration_seconds=time.perf_counter() - started)
+        self.last_evaluation = Evaluation(now, watermark, time.perf_counter() - started)
         return self.partial
 
     # -- state totals for /metrics ----------------------------------------------------------------
     @property
     def duplicates(self) -> int:
+        """Records whose event id was already seen, over every topic."""
         return sum(n for (_, outcome), n in self.events.items() if outcome == DUPLICATE)
 
     @property
     def tracked_tickets(self) -> int:
+        """Tickets held in engine state, over every partition."""
         return sum(e.tracked_tickets for e in self.engines.values())
 
     @property
     def tracked_customers(self) -> int:
+        """Customers held in engine state, over every partition."""
         return sum(e.tracked_customers for e in self.engines.values())
 
     def label_overflowed(self, dim: str) -> bool:
+        """Whether any partition's cap on label `dim` ("team", "channel", "feature") was reached."""
         return any(e.labels.overflowed(dim) for e in self.engines.values())
