@@ -66,9 +66,11 @@ deploy-config:
 	$(VENV)/bin/python -m streams.stack.render
 
 # Rewrites deploy/prometheus/rules/*.yml and grafana/ (provisioning, dashboards) from the
-# KPI spec deploy/spec/kpi-spec.v1.yaml; tests/streams/codegen fails when they drift.
+# KPI spec deploy/spec/kpi-spec.v1.yaml, and the KPI table of docs/kpis.md from kpi/catalog.py;
+# tests/streams/codegen and tests/kpi/test_catalog.py fail when they drift.
 generate:
 	$(VENV)/bin/python -m streams.codegen
+	$(VENV)/bin/python -m streams.codegen.kpi_docs
 
 # Run a worker in the foreground against the local stack (metrics on 127.0.0.1:6066).
 run:

@@ -11,7 +11,7 @@ original would have (tests/kpi/test_state.py replays a stream split at random po
 through encode/decode and compares with an uninterrupted engine, and restores a checkpoint
 written by the first version of this format).
 
-A checkpoint (what `streams/processor.py` writes): `dumps({"offset": N, "engine":
+A checkpoint (what `streams/worker/engines.py` writes): `dumps({"offset": N, "engine":
 engine_state(engine, specs)})`; read back with `restore_engine(loads(blob)["engine"], ...)`.
 """
 

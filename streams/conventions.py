@@ -57,7 +57,7 @@ TRACKED_CUSTOMERS = f"{PREFIX}_tracked_customers"
 LABEL_OVERFLOW = f"{PREFIX}_label_values_capped"
 EVALUATION_SECONDS = f"{PREFIX}_evaluation_duration_seconds"
 
-# Scale-out and durable state (streams/exporter.py, streams/checkpoints.py).
+# Scale-out and durable state (streams/worker/partials.py, streams/worker/checkpoints.py).
 EXPORTER = f"{PREFIX}_exporter"
 EXPORT_COMPLETE = f"{PREFIX}_export_complete"
 EXPORT_WORKERS = f"{PREFIX}_export_workers"

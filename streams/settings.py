@@ -66,7 +66,7 @@ class KafkaSettings(BaseModel):
 
 
 class StateSettings(BaseModel):
-    """Durable partition state (streams/checkpoints.py)."""
+    """Durable partition state (streams/worker/checkpoints.py)."""
 
     model_config = _STRICT
 
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     max_label_values: int = Field(50, ge=1, le=10_000)
     label_allow: dict[str, list[str]] = Field(default_factory=dict)
     app_id: str = "kpi-monitor"
-    # Hand fetched record batches straight to the engine (streams/batching.py) instead of
+    # Hand fetched record batches straight to the engine (streams/worker/batching.py) instead of
     # Faust's per-record agent path; same delivery guarantees, several times the throughput.
     consumer_batching: bool = True
     data_dir: Path = Path("var/worker")
@@ -243,7 +243,7 @@ class Settings(BaseSettings):
         return self.model_dump(mode="json")
 
     def secret_values(self) -> list[str]:
-        """The plain text of every secret, for the log redaction filter (streams/redaction.py)."""
+        """The plain text of every secret, for the log redaction filter (streams/worker/redaction.py)."""
         secrets = (self.kafka.sasl_password, self.kafka.ssl_keyfile_password)
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 

@@ -1,10 +1,10 @@
 """The worker's /wall page: one self-contained HTML file (inline CSS and JavaScript, no build
 step, no CDN), generated from the spec like the dashboards and served by the worker
-(`streams/wall.py`).
+(`streams/worker/wall.py`).
 
 The page fetches the worker's own /metrics from the same origin and parses the Prometheus
 text format, so it shows exactly what Prometheus would scrape: the exporting worker's merged
-values (streams/exporter.py), never a second computation that could disagree. The spec's
+values (streams/worker/partials.py), never a second computation that could disagree. The spec's
 tiles, thresholds and ages are embedded as JSON; the template is `wall_page.template.html`.
 """
 

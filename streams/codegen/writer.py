@@ -22,7 +22,7 @@ GRAFANA_DIR = REPO_ROOT / "grafana"
 DASHBOARDS_DIR = GRAFANA_DIR / "dashboards"
 DATASOURCES_DIR = GRAFANA_DIR / "provisioning" / "datasources"
 DASHBOARD_PROVIDERS_DIR = GRAFANA_DIR / "provisioning" / "dashboards"
-# The worker serves its /wall page from here (streams/wall.py); MANIFEST.in ships it in wheels.
+# The worker serves its /wall page from here (streams/worker/wall.py); MANIFEST.in ships it in wheels.
 WALL_PAGE_DIR = REPO_ROOT / "streams" / "static"
 # Folders whose every file is generated: a file there that the spec no longer gives is stale.
 GENERATED_DIRS = {

@@ -6,24 +6,24 @@ caches everything up to the second and only formats milliseconds per call.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Callable
 
+from kpi.durations import DurationSyntax
 from streams.generator.exceptions import ConfigError
 
 TS_FORMATS = ("rfc3339", "epoch")
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+# The CLI's generous syntax over the project's one duration parser (kpi.durations).
+_CLI_DURATION = DurationSyntax(units=("ms", "s", "m", "h", "d"), bare_seconds=True, fractions=True, spaces=True)
 
 
 def parse_duration_seconds(text: str) -> float:
-    """'90' or '90s', '1.5m', '10m', '2h', '1d', '250ms' -> seconds."""
-    match = _DURATION_RE.match(text)
-    if not match:
+    """'90' or '90s', '1.5m', '10m', '2h', '1d', '250ms' -> seconds. Raises ConfigError."""
+    seconds = _CLI_DURATION.parse(text)
+    if seconds is None:
         raise ConfigError(f"not a duration: {text!r} (use e.g. 90, 90s, 10m, 2h, 1d)")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return float(seconds)
 
 
 def parse_rfc3339_seconds(text: str) -> float:

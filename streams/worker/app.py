@@ -20,7 +20,7 @@ from aiohttp.web import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from streams.settings import Settings
-from streams.wall import wall_response
+from streams.worker.wall import wall_response
 from streams.worker.batching import BatchHooks, BatchingApp, FirstOffsets
 from streams.worker.checkpoints import CheckpointStore
 from streams.worker.clients import credentials

@@ -182,9 +182,11 @@ class PartitionEngines:
             return None
         try:
             saved = state.loads(blob)
-            engine = state.restore_engine(saved["engine"], self.config, self.specs)
-            offset = saved["offset"]
-        except (state.StateError, KeyError, TypeError, ValueError) as exc:
+            offset = saved.get("offset") if type(saved) is dict else None
+            if type(offset) is not int or offset < 0:
+                raise state.StateError(f"no valid offset in the checkpoint ({offset!r})")
+            engine = state.restore_engine(saved.get("engine"), self.config, self.specs)
+        except state.StateError as exc:  # restore_engine raises nothing else on bad input
             self.state_resets += 1
             log.warning(
                 "partition %s-%d: checkpoint not restored (%s); starting its state empty from the committed offset. "

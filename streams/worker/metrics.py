@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from kpi.partial import TP, KpiSnapshot
+from kpi.reasons import LATE
 from streams import conventions as c
 from streams.worker.checkpoints import CHECKPOINT_OUTCOMES, RESTORE_OUTCOMES, CheckpointStore
 from streams.worker.engines import Evaluation, PartitionEngines
@@ -139,7 +140,7 @@ class WorkerCollector:
             rejected.add_metric([reason], n)
         yield events
         yield rejected
-        yield CounterMetricFamily(c.LATE, "Events later than the grace period (dead-lettered)", value=p.rejected.get("late", 0))
+        yield CounterMetricFamily(c.LATE, "Events later than the grace period (dead-lettered)", value=p.rejected.get(LATE, 0))
         yield CounterMetricFamily(c.DUPLICATES, "Events whose id was already seen (counted once)", value=p.duplicates)
         yield CounterMetricFamily(c.DEAD_LETTERS, "Records written to the dead-letter topic", value=p.dead_letters)
         yield CounterMetricFamily(c.DEAD_LETTER_FAILURES, "Dead-letter writes that failed", value=p.dead_letter_failures)

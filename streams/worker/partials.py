@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections import deque
 
 from kpi import state
-from kpi.labels import LabelPolicy
-from kpi.merge import admit_busiest, cap_labels, merge_views
+from kpi.merge import merge_and_cap
 from kpi.partial import TP, KpiSnapshot, PartialRecord, WorkerPartial, decode_partial
 from kpi.sla import LiveSla
 
@@ -122,18 +121,14 @@ class PartialsMerger:
             missing = len(expected - covered) if expected is not None else "?"
             self.problem = f"generation {generation}: {len(covered)} partitions covered, {missing} missing"
             return self._incomplete()
-        windows = {}
-        names = dict.fromkeys(name for r in chosen for name in r.partial.views)  # a worker may own no partition
-        for name in names:
-            merged = merge_views(r.partial.views[name] for r in chosen if name in r.partial.views)
-            if merged is not None:
-                windows[name] = merged
-        # One label policy for every window, fresh per merge: the busiest values of the
-        # longest window are admitted first, the rest of the cap in sorted order.
-        labels = LabelPolicy(self._max_label_values, dict(self._label_allow))
-        if windows:
-            admit_busiest(labels, max(windows.values(), key=lambda v: v.end_seconds - v.start_seconds))
-        windows = {name: cap_labels(view, labels) for name, view in windows.items()}
+        # A worker may own no partition: only the windows someone has are merged. One label
+        # policy for every window, fresh per merge (`merge_and_cap`, as the parallel replay).
+        names = dict.fromkeys(name for r in chosen for name in r.partial.views)
+        capped = merge_and_cap(
+            {name: [r.partial.views[name] for r in chosen if name in r.partial.views] for name in names},
+            self._max_label_values, self._label_allow,
+        )
+        windows, labels = capped.views, capped.labels
         sla: dict[tuple[str, str], LiveSla] = {}
         for r in chosen:
             for (team, priority), s in r.partial.sla.items():
