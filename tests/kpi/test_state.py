@@ -184,6 +184,29 @@ def test_a_corrupt_state_raises_state_error_and_nothing_else(picks) -> None:
         pass
 
 
+@pytest.mark.parametrize(
+    ("raised", "escapes"),
+    [(KeyError, False), (IndexError, False), (TypeError, False), (ValueError, False), (OverflowError, False),
+     (MemoryError, True), (RecursionError, True), (AssertionError, True), (NotImplementedError, True)],
+)
+def test_only_what_bad_input_raises_becomes_state_error(monkeypatch, raised, escapes) -> None:
+    # Parts that do not fit together make the classes raise lookup, type and value errors:
+    # one corrupt state. Running out of memory or a bug in the restore is not a corrupt
+    # checkpoint, and as StateError it would reset the partition without a trace.
+    class FailingEngine:
+        @staticmethod
+        def from_snapshot(*args):
+            raise raised("from the restore")
+
+    monkeypatch.setattr(state, "Engine", FailingEngine)
+    if escapes:
+        with pytest.raises(raised, match="from the restore"):
+            state.restore_engine(_V1, checkpoint_v1.CONFIG, checkpoint_v1.SPECS)
+    else:
+        with pytest.raises(state.StateError, match=f"corrupt state: {raised.__name__}: .*from the restore"):
+            state.restore_engine(_V1, checkpoint_v1.CONFIG, checkpoint_v1.SPECS)
+
+
 @given(blob=st.one_of(st.binary(max_size=64), st.binary(max_size=64).map(lambda b: zlib.compress(b))))
 def test_undecodable_bytes_raise_state_error(blob: bytes) -> None:
     try:
