@@ -336,14 +336,14 @@ class Demo:
         say(message)
 
     def run(self) -> int:
-        from streams.generator.timefmt import parse_duration_seconds
+        from streams.generator.timefmt import parse_cli_duration_seconds
         from streams.stack.control import DEMO_GENERATOR, DEMO_WORKER, stack_up
         from streams.stack.ports import PortClaim, ensure_ports_free
         from streams.stack.process import tie_children_to_this_process
         from streams.stack.topics import count_records
 
         args = self.args
-        warmup_seconds = parse_duration_seconds(args.warmup)
+        warmup_seconds = parse_cli_duration_seconds(args.warmup)
         host, _, port_text = self.settings.worker_metrics_address.rpartition(":")
         host = host or "127.0.0.1"
         worker_port = int(port_text)
@@ -541,7 +541,7 @@ class _Failure(Exception):
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from streams.generator.timefmt import parse_duration_seconds
+    from streams.generator.timefmt import parse_cli_duration_seconds
     from streams.stack.errors import StackError
 
     if not args.rate > 0:
@@ -550,7 +550,7 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--warmup", args.warmup), ("--duration", args.duration),
                         ("--evaluation-interval", args.evaluation_interval)):
         try:
-            if parse_duration_seconds(value) < 0 or (flag != "--warmup" and parse_duration_seconds(value) == 0):
+            if parse_cli_duration_seconds(value) < 0 or (flag != "--warmup" and parse_cli_duration_seconds(value) == 0):
                 raise ValueError("must be positive")
         except ValueError as exc:
             print(f"kpi-monitor demo: error: {flag} {value}: {exc}", file=sys.stderr)

@@ -28,7 +28,7 @@ from streams.generator import (
 from streams.generator.exceptions import ConfigError, SinkError
 from streams.generator.progress import Progress, format_summary
 from streams.generator.routing import LOGICAL_TOPICS
-from streams.generator.timefmt import parse_duration_seconds
+from streams.generator.timefmt import parse_cli_duration_seconds
 
 DESCRIPTION = """\
 Generate synthetic service-desk and customer events (event contract v1):
@@ -374,7 +374,7 @@ def _positive_int(text: str) -> int:
 
 def _duration(text: str) -> float:
     try:
-        value = parse_duration_seconds(text)
+        value = parse_cli_duration_seconds(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     if value <= 0:
