@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi import state
+from kpi.aggregates import GroupAgg
 from kpi.config import EngineConfig, SeriesSpec
 from kpi.engine import Engine
 from kpi.formulas import kpi_rows
 from kpi.sla import SlaPolicy
 from kpi.sketches import EXACT_LIMIT
+from kpi.snapshots import GroupCounts
 
 from .data import checkpoint_v1
 from .kpi_streamgen import SLA, arrival_order, generate, with_duplicates
@@ -130,6 +132,22 @@ def test_todays_writer_writes_the_version_1_layout() -> None:
         engine.process_raw(raw)
     written = state.dumps({"offset": checkpoint_v1.OFFSET, "engine": state.engine_state(engine, checkpoint_v1.SPECS)})
     assert state.loads(written) == state.loads(checkpoint_v1.BLOB.read_bytes())
+
+
+def test_a_groups_snapshot_holds_every_integer_field_of_group_agg() -> None:
+    # GroupCounts mirrors GroupAgg's counts and sums by hand: a field added to one and not
+    # the other (or not copied in snapshot/from_snapshot) would vanish at every restore.
+    fresh = GroupAgg()
+    integer_fields = [name for name in GroupAgg.__slots__ if isinstance(getattr(fresh, name), int)]
+    assert len(integer_fields) == 14  # the sketches (None until a value) are not among them
+    assert list(GroupCounts.__struct_fields__) == integer_fields
+    g = GroupAgg()
+    for i, name in enumerate(integer_fields):
+        setattr(g, name, 1000 + i)  # a distinct value per field, so a swap shows too
+    snapshot = g.snapshot()
+    assert [getattr(snapshot.counts, name) for name in integer_fields] == [1000 + i for i in range(14)]
+    restored = GroupAgg.from_snapshot(snapshot)
+    assert [getattr(restored, name) for name in integer_fields] == [1000 + i for i in range(14)]
 
 
 def _paths(obj, path=()):
