@@ -74,6 +74,9 @@ def regenerated(table: GeneratedTable) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Rewrite the generated tables (or with --check, only compare them); the exit status: 0
+    written or up to date, 1 a table differs (with --check, named on stderr). Raises ValueError
+    when a file lacks its markers."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a table differs, write nothing")
     args = parser.parse_args(argv)

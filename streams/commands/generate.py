@@ -69,6 +69,8 @@ See docs/generator.md for the model, the distributions and every fault.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `kpi-monitor generate` to `subparsers`: the destination (a JSONL file or Kafka), how
+    much and how fast, the content, the faults, Kafka and reporting flags; `func` is `main`."""
     parser = subparsers.add_parser(
         "generate",
         help="generate synthetic events to a JSONL file or Kafka",
@@ -215,6 +217,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def main(args: argparse.Namespace) -> int:
+    """`kpi-monitor generate`'s entry point: build the generator's settings from the flags (2,
+    the reason on stderr, when they are invalid), then generate and print the run's summary on
+    stderr. Returns 0, or 1 when the sink fails (cannot connect, a write or a Kafka delivery
+    fails); a reader that closes a piped stdout ends the run quietly with 0. aiokafka's retry
+    logging is silenced meanwhile (the errors raised already say what failed)."""
     try:
         config, limits, topics = _settings(args)
     except ConfigError as exc:

@@ -68,6 +68,9 @@ class MalformedFactory:
         }
 
     def make(self, t: float) -> tuple[str, bytes, bytes, str]:
+        """One malformed record at simulated time `t` (seconds since the epoch): (logical topic,
+        key, value bytes, kind), the kind one of MALFORMED_KINDS drawn uniformly, the topic any
+        of the four (a broken producer ignores routing)."""
         rng = self._rng
         kind = MALFORMED_KINDS[rng.randrange(len(MALFORMED_KINDS))]
         value = self._makers[kind](t)

@@ -36,7 +36,11 @@ class TopicNames:
         return cls(**names)
 
     def resolve(self, logical_topic: str) -> str:
+        """The Kafka topic name of `logical_topic` (one of `LOGICAL_TOPICS`). Raises
+        AttributeError for any other name."""
         return getattr(self, logical_topic)
 
     def as_dict(self) -> dict[str, str]:
+        """Logical topic -> Kafka topic name, for every topic of the contract (in
+        `LOGICAL_TOPICS` order)."""
         return {t: self.resolve(t) for t in LOGICAL_TOPICS}

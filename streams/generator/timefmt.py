@@ -79,6 +79,9 @@ def epoch_ms(ts_seconds: float) -> float:
 
 
 def make_ts_formatter(ts_format: str) -> Callable[[float], str | float]:
+    """The formatter of events' `ts` for `ts_format`: "rfc3339" (text with milliseconds, UTC) or
+    "epoch" (seconds as a float, truncated to milliseconds). Raises ConfigError for any other
+    format."""
     if ts_format == "rfc3339":
         return Rfc3339MsFormatter()
     if ts_format == "epoch":
