@@ -41,13 +41,14 @@ STATE_VERSION = 1
 _ENVELOPE = ("version", "config")  # the keys engine_state adds around the engine's snapshot
 
 _encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
 # What well-typed but inconsistent parts of a state can raise while the classes rebuild
 # themselves from it (a key that is missing, a list too short, a heap of mixed types, a
 # number too large for a compiled i64, hex that is not hex; msgspec's errors are
 # ValueErrors). Anything else (MemoryError, RecursionError, a bug) is not a corrupt state
 # and propagates, rather than becoming a silent reset of the partition.
 _INCONSISTENT_PARTS = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError)
-_decode = msgspec.json.Decoder().decode
 
 
 @contextmanager
