@@ -30,7 +30,10 @@ $(VENV)/bin/python: | system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 
+# mypyc names its shared runtime after the set of modules it compiles, so a build leaves the
+# previous one behind: the old build's files go first (tests/conftest.py refuses leftovers).
 $(COMPILED_STAMP): $(PROJECT_FILES) $(wildcard kpi/*.py) | system-packages $(VENV)/bin/python
+	rm -f kpi/*.so *__mypyc*.so
 	$(VENV)/bin/pip install -q -e '.[dev,rocksdb]'
 	@rm -f $(PURE_STAMP) && touch $@
 
