@@ -157,15 +157,25 @@ def _wait_for_line(worker: Worker, pattern: str, timeout_seconds: float) -> re.M
     raise AssertionError(f"no line matching {pattern!r} in {timeout_seconds} s:\n{worker.log()[-4000:]}")
 
 
-def test_outage_logging_is_bounded_and_the_reconnect_line_says_how_long_and_what_failed(own_kafka, tmp_path):
+def _fed_worker(kafka: KafkaNode, tmp_path, env: dict[str, str], seed: int) -> Worker:
+    """A worker on its own topics that has consumed 200 generated events (5% malformed)."""
     topics = Topics()
-    topics.create(own_kafka.bootstrap_servers)
+    topics.create(kafka.bootstrap_servers)
     events = tmp_path / "events.jsonl"
-    generated_events(events, count=200, rate=10, seed=5, lead_seconds=120, duplicate_fraction=0, malformed_fraction=0.05)
-    worker = Worker(own_kafka.bootstrap_servers, topics, tmp_path, {"KPI_STATE__CHECKPOINT_INTERVAL": "1s"})
+    generated_events(events, count=200, rate=10, seed=seed, lead_seconds=120, duplicate_fraction=0, malformed_fraction=0.05)
+    worker = Worker(kafka.bootstrap_servers, topics, tmp_path, env)
     try:
         worker.wait_ready()
-        worker.wait_consumed(produce(own_kafka.bootstrap_servers, topics, events.read_bytes().splitlines()))
+        worker.wait_consumed(produce(kafka.bootstrap_servers, topics, events.read_bytes().splitlines()))
+    except BaseException:
+        worker.stop()
+        raise
+    return worker
+
+
+def test_outage_logging_is_bounded_and_the_reconnect_line_says_how_long_and_what_failed(own_kafka, tmp_path):
+    worker = _fed_worker(own_kafka, tmp_path, {"KPI_STATE__CHECKPOINT_INTERVAL": "1s"}, seed=5)
+    try:
         own_kafka.kill()
         killed_at, lines_at_kill = time.monotonic(), len(worker.log().splitlines())
         time.sleep(20)  # unpatched, this was ~3,000 lines (130-160 a second)
@@ -207,14 +217,32 @@ def test_outage_logging_is_bounded_and_the_reconnect_line_says_how_long_and_what
 # -- a stop always finishes ---------------------------------------------------------------------
 
 
-def _wait_exit(worker: Worker, timeout_seconds: float) -> tuple[int, float]:
-    """(exit code, seconds it took); fails if the worker is still running after `timeout_seconds`."""
-    started = time.monotonic()
+def _stop_with_the_broker_down(kafka: KafkaNode, worker: Worker, first: signal.Signals, second: signal.Signals | None = None) -> tuple[int, float, str]:
+    """Kill the broker, send `first` once the worker reports the outage, then `second` (if any)
+    once that stop is under way and still running. Returns the exit code, the seconds from the
+    last signal to the exit, and the log; fails if the worker is still running a minute after
+    it. Stops the worker and leaves the broker running in any case."""
     try:
-        code = worker.proc.wait(timeout_seconds)
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"worker still running {timeout_seconds} s after the signal:\n{worker.log()[-4000:]}") from None
-    return code, time.monotonic() - started
+        kafka.kill()
+        _poll(worker, lambda s: s.get("cxkpi_kafka_connected") == 0, "the worker to report the outage", 30)
+        worker.proc.send_signal(first)
+        if second is not None:
+            _wait_for_line(worker, rf"stopping \({first.name} received\)", 30)
+            time.sleep(2)
+            assert worker.proc.poll() is None, "the stop was expected to be stuck on the missing broker"
+            worker.proc.send_signal(second)
+        sent = time.monotonic()
+        try:
+            # The margin is for a loaded machine: this is seconds against minutes (unpatched,
+            # the worker ran until the broker came back), not a timing test.
+            code = worker.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"worker still running 60 s after the signal:\n{worker.log()[-4000:]}") from None
+        return code, time.monotonic() - sent, worker.log()
+    finally:
+        worker.stop()
+        if not kafka.is_running:
+            kafka.start()
 
 
 def test_with_the_broker_down_a_stop_finishes_within_the_timeout_and_the_next_start_loses_nothing(own_kafka, tmp_path):
@@ -233,17 +261,10 @@ def test_with_the_broker_down_a_stop_finishes_within_the_timeout_and_the_next_st
         assert first.scrape().total("cxkpi_checkpoints_total", outcome="written") > 0
         produce(own_kafka.bootstrap_servers, topics, lines[2 * q : 3 * q])
         time.sleep(0.3)  # processed, not all of it checkpointed: the final checkpoint cannot be written
-        own_kafka.kill()
-        _poll(first, lambda s: s.get("cxkpi_kafka_connected") == 0, "the worker to report the outage", 30)
-        first.proc.send_signal(signal.SIGTERM)
-        # Unpatched, the worker was still running minutes later. The bound is 10 s; the margin
-        # is for a loaded machine: this is minutes against seconds, not a timing test.
-        code, took = _wait_exit(first, 60)
-        log = first.log()
-    finally:
+    except BaseException:
         first.stop()
-        if not own_kafka.is_running:
-            own_kafka.start()
+        raise
+    code, took, log = _stop_with_the_broker_down(own_kafka, first, signal.SIGTERM)
     print(f"\nwith the broker down, SIGTERM -> exit {code} after {took:.1f} s")
     assert code == EXIT_SHUTDOWN_TIMED_OUT, log[-4000:]
     report = re.search(r"shutdown did not finish within 10 s: (.*)\. Exiting with code 4", log)
@@ -267,30 +288,12 @@ def test_with_the_broker_down_a_stop_finishes_within_the_timeout_and_the_next_st
 
 
 def test_a_second_signal_during_a_stuck_stop_exits_at_once(own_kafka, tmp_path):
-    topics = Topics()
-    topics.create(own_kafka.bootstrap_servers)
-    events = tmp_path / "events.jsonl"
-    generated_events(events, count=200, rate=10, seed=9, lead_seconds=120, duplicate_fraction=0, malformed_fraction=0)
     # A long timeout, so that only the second signal can explain a prompt exit.
-    worker = Worker(own_kafka.bootstrap_servers, topics, tmp_path, {"KPI_SHUTDOWN_TIMEOUT": "5m"})
-    try:
-        worker.wait_ready()
-        worker.wait_consumed(produce(own_kafka.bootstrap_servers, topics, events.read_bytes().splitlines()))
-        own_kafka.kill()
-        _poll(worker, lambda s: s.get("cxkpi_kafka_connected") == 0, "the worker to report the outage", 30)
-        worker.proc.send_signal(signal.SIGINT)
-        _wait_for_line(worker, r"stopping \(SIGINT received\): at most 300 s", 30)
-        time.sleep(2)
-        assert worker.proc.poll() is None, "the stop was expected to be stuck on the missing broker"
-        worker.proc.send_signal(signal.SIGTERM)
-        code, took = _wait_exit(worker, 30)
-        log = worker.log()
-    finally:
-        worker.stop()
-        if not own_kafka.is_running:
-            own_kafka.start()
+    worker = _fed_worker(own_kafka, tmp_path, {"KPI_SHUTDOWN_TIMEOUT": "5m"}, seed=9)
+    code, took, log = _stop_with_the_broker_down(own_kafka, worker, signal.SIGINT, signal.SIGTERM)
     print(f"\nsecond signal -> exit {code} after {took:.1f} s")
     assert code == 128 + signal.SIGTERM == 143
+    assert "stopping (SIGINT received): at most 300 s" in log
     lines = [line for line in log.splitlines() if "during shutdown" in line]
     assert len(lines) == 1 and re.search(r"SIGTERM during shutdown: exiting at once with code 143; ", lines[0]), lines
 
