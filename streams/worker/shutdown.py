@@ -3,12 +3,13 @@
 With the brokers away, Faust's graceful stop waits on Kafka at several places
 (faust-streaming 0.15.3, aiokafka 0.14.0, mode-streaming 0.7.1):
 
-- `App.on_stop` sends `on_before_shutdown`: the final checkpoint, whose writes each wait up
-  to half the session timeout (streams/worker/checkpoints.py);
-- then `App._producer_flush`: aiokafka's `MessageAccumulator.flush` waits until every batch
-  is acknowledged or expires, after `producer_request_timeout` (Faust's default: 20 min);
-- `Producer.stop` (`AIOKafkaProducer.stop`) waits for the same batches again, and the
-  consumer's `GroupCoordinator.close` for its coordination task and a LeaveGroup request;
+- `App.on_stop` sends `on_before_shutdown`: the final checkpoint, queued behind a checkpoint
+  already running, each waiting up to half the session timeout (streams/worker/checkpoints.py);
+- then `App._producer_flush` ("Flush producer buffer..."): aiokafka's
+  `MessageAccumulator.flush` waits until every batch is acknowledged or expires, after
+  `producer_request_timeout` (Faust's default: 20 min). This is where it hung for good;
+- after it, `AIOKafkaProducer.stop` waits for the same batches again, and the consumer's
+  `GroupCoordinator.close` may wait for its coordination task and a LeaveGroup request;
 - mode's `Worker` ignores every signal after the first, so nothing interrupts those waits.
 
 Rather than patch each of them (and whatever the next release adds), the graceful stop runs
