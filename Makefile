@@ -66,8 +66,9 @@ deploy-config:
 	$(VENV)/bin/python -m streams.stack.render
 
 # Rewrites deploy/prometheus/rules/*.yml and grafana/ (provisioning, dashboards) from the
-# KPI spec deploy/spec/kpi-spec.v1.yaml, and the KPI table of docs/kpis.md from kpi/catalog.py;
-# tests/streams/codegen and tests/kpi/test_catalog.py fail when they drift.
+# KPI spec deploy/spec/kpi-spec.v1.yaml, and the KPI tables of docs/kpis.md and
+# docs/metrics.md from kpi/catalog.py; tests/streams/codegen and tests/kpi/test_catalog.py
+# fail when they drift.
 generate:
 	$(VENV)/bin/python -m streams.codegen
 	$(VENV)/bin/python -m streams.codegen.kpi_docs

@@ -27,8 +27,8 @@ ext_modules = []
 if os.environ.get("KPI_MONITOR_PURE_PYTHON") != "1":
     from mypyc.build import mypycify
 
-    # The build environment holds only the build requirements, so runtime libraries
-    # (orjson, xxhash, msgspec) are typed as Any there.
+    # The build environment holds only the build requirements, so runtime libraries other
+    # than msgspec (a build requirement for its stubs, see pyproject.toml) are typed as Any.
     ext_modules = mypycify(["--ignore-missing-imports", *compiled_modules()], opt_level="3")
 
 setup(ext_modules=ext_modules)

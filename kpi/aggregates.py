@@ -105,9 +105,11 @@ class GroupAgg:
     def snapshot(self) -> GroupSnapshot:
         """The aggregates as plain data (see kpi.snapshots)."""
         counts = GroupCounts(
-            self.nps_n, self.nps_promoters, self.nps_detractors, self.csat_n, self.csat_satisfied, self.ces_n,
-            self.ces_sum, self.created, self.resolved, self.resolution_sum_us, self.first_response_n,
-            self.first_response_sum_us, self.fcr, self.breached,
+            nps_n=self.nps_n, nps_promoters=self.nps_promoters, nps_detractors=self.nps_detractors,
+            csat_n=self.csat_n, csat_satisfied=self.csat_satisfied, ces_n=self.ces_n, ces_sum=self.ces_sum,
+            created=self.created, resolved=self.resolved, resolution_sum_us=self.resolution_sum_us,
+            first_response_n=self.first_response_n, first_response_sum_us=self.first_response_sum_us,
+            fcr=self.fcr, breached=self.breached,
         )
         resolution = self.resolution.snapshot() if self.resolution is not None else None
         first_response = self.first_response.snapshot() if self.first_response is not None else None

@@ -30,12 +30,12 @@ from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from kpi.durations import DAY_SECONDS
 from kpi.errors import ConfigError
 from kpi.timestamps import MAX_SECONDS, MIN_SECONDS
 
 ALWAYS_OPEN: Final = "24x7"
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
-DAY_SECONDS: Final = 86_400
 _BLOCK_DAYS: Final = 7
 _BLOCK_SECONDS: Final = _BLOCK_DAYS * DAY_SECONDS
 _EPOCH_ORDINAL: Final = 719_163  # date(1970, 1, 1).toordinal()

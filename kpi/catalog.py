@@ -3,13 +3,15 @@
 Each `Kpi` says what it is called in replay rows, its unit, the gauge the worker exposes
 (name suffix and help text), which label sets it is broken down by, the range a spec's
 threshold may take, how its value is computed from a window's aggregates, and its
-one-line definition. Everything else derives from `CATALOG`: the rows of `kpi.formulas`,
-the worker's metric names (`streams.conventions.KPI_METRICS`), the spec checks of
-`streams.codegen.model.KPI_KINDS` and the KPI table of docs/kpis.md.
+one-line definition. Everything else derives from `CATALOG`: the rows of `kpi.formulas`
+(`row_formulas`), the worker's metric names (`streams.conventions.kpi_metrics`), the spec
+checks of `streams.codegen.model` (`kpi_kinds`), the KPI table of docs/kpis.md
+(`markdown_table`) and the KPI gauges of docs/metrics.md.
 
 A new KPI computed from aggregates the engine already keeps is one entry here (in the
-place its row should appear), plus its tests, plus `python -m streams.codegen.kpi_docs`
-to rewrite the docs table.
+place its row should appear), plus its tests, plus `make generate` (or
+`python -m streams.codegen.kpi_docs`) to rewrite the docs tables
+(tests/kpi/test_catalog.py adds such an entry and checks each derivation carries it).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ Family = Literal["survey", "ticket", "order", "customer", "feature"]
 # base units); every other unit is exposed as it is.
 Unit = Literal["count", "score", "percent", "ratio", "seconds", "currency"]
 
-FAMILIES: tuple[Family, ...] = ("survey", "ticket", "order", "customer", "feature")
 # The label dimensions each family is broken down by (kpi.engine keys its aggregates so).
 BREAKDOWNS: dict[Family, tuple[str, ...]] = {
     "survey": ("team", "channel"),

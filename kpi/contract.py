@@ -64,8 +64,11 @@ SCHEMAS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "feature.used": ("customers", {"customer_id": _STR, "feature": _STR}, {}),
 }
 
-TOPICS = ("tickets", "surveys", "orders", "customers")
-# The field whose value is the Kafka message key, per topic.
+# The input topics, in the order of their first event type above (settings, the local
+# stack and the generator derive their topic lists from this).
+TOPICS: tuple[str, ...] = tuple(dict.fromkeys(topic for topic, _, _ in SCHEMAS.values()))
+# The field whose value is the Kafka message key, per topic: a required field of every
+# event type on the topic (tests/kpi/test_contract.py checks).
 TOPIC_KEYS = {"tickets": "ticket_id", "surveys": "customer_id", "orders": "customer_id", "customers": "customer_id"}
 
 

@@ -57,7 +57,9 @@ class DistinctSnapshot(msgspec.Struct, array_like=True, gc=False):
 
 
 class GroupCounts(msgspec.Struct, array_like=True, gc=False):
-    """The integer fields of a `kpi.aggregates.GroupAgg` (sums in microseconds)."""
+    """The integer fields of a `kpi.aggregates.GroupAgg` (sums in microseconds), under the
+    same names and in the order of its `__slots__` (tests/kpi/test_state.py checks both, and
+    that each survives a round trip)."""
 
     nps_n: int
     nps_promoters: int

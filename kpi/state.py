@@ -43,6 +43,13 @@ _ENVELOPE = ("version", "config")  # the keys engine_state adds around the engin
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
+# What well-typed but inconsistent parts of a state can raise while the classes rebuild
+# themselves from it (a key that is missing, a list too short, a heap of mixed types, a
+# number too large for a compiled i64, hex that is not hex; msgspec's errors are
+# ValueErrors). Anything else (MemoryError, RecursionError, a bug) is not a corrupt state
+# and propagates, rather than becoming a silent reset of the partition.
+_INCONSISTENT_PARTS = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError)
+
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
@@ -97,7 +104,8 @@ def restore_engine(state: Mapping[str, Any], config: EngineConfig, specs: tuple[
     and only StateError, when the state is from another format version, from another
     configuration (`config` and `specs` must be the ones it was written under), or corrupt:
     a wrong shape or type anywhere (the message names the path, e.g. `$.series[0].heap`)
-    or parts that do not fit together.
+    or parts that do not fit together. What no input can cause (MemoryError,
+    RecursionError, a bug) propagates as it is.
     """
     if not isinstance(state, Mapping):
         raise StateError(f"a state is a JSON object, got {type(state).__name__}")
@@ -120,7 +128,7 @@ def restore_engine(state: Mapping[str, Any], config: EngineConfig, specs: tuple[
             return Engine.from_snapshot(snapshot, config, specs)
         except StateError:
             raise
-        except Exception as exc:  # noqa: BLE001 - well-typed but inconsistent parts: still one corrupt state
+        except _INCONSISTENT_PARTS as exc:
             raise StateError(f"corrupt state: {type(exc).__name__}: {exc}") from None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from kpi.durations import DAY_SECONDS, DurationSyntax  # DAY_SECONDS: also imported from here
+from kpi.durations import DAY_SECONDS, DurationSyntax
 from kpi.errors import ConfigError
 
 # How settings, `kpi-monitor replay` flags and SLA targets write durations: whole units,

@@ -33,6 +33,9 @@ def installed_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `kpi-monitor` parser: `--version` and one sub-command per module of COMMAND_MODULES
+    that imports (each adds itself with `register(subparsers)` and sets `func`). A command module
+    that does not exist is left out; any other import error raises."""
     parser = argparse.ArgumentParser(
         prog="kpi-monitor",
         description="Real-time CX and service-desk KPIs: Kafka in, Prometheus out.",
@@ -51,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `kpi-monitor` with `argv` (default: sys.argv[1:]); the exit status.
+
+    The command's `func(args)` gives the status (None: 0); Ctrl-C is 130, as a shell reports SIGINT.
+    argparse exits with 2 itself on a bad command line.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

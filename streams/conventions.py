@@ -9,9 +9,10 @@ ending `_total`, timestamps `_timestamp_seconds`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kpi.catalog import CATALOG
+from kpi.catalog import CATALOG, Kpi
 
 PREFIX = "cxkpi"
 
@@ -25,9 +26,14 @@ class KpiMetric:
     scale: float = 1.0  # exposed value = KPI value * scale
 
 
-# KPI name (the replay contract) -> windowed gauge. All carry a `window` label; the
-# currency KPIs also a `currency` label. Declared in kpi.catalog.
-KPI_METRICS: dict[str, KpiMetric] = {k.name: KpiMetric(f"{PREFIX}_{k.metric}", k.help, k.scale) for k in CATALOG}
+def kpi_metrics(kpis: Iterable[Kpi]) -> dict[str, KpiMetric]:
+    """KPI name (the replay contract) -> the windowed gauge it is exposed as, in catalog
+    order: `cxkpi_` + the catalog's metric, its help text and scale (a percent x 0.01)."""
+    return {k.name: KpiMetric(f"{PREFIX}_{k.metric}", k.help, k.scale) for k in kpis}
+
+
+# Every KPI gauge carries a `window` label; the currency KPIs also a `currency` label.
+KPI_METRICS: dict[str, KpiMetric] = kpi_metrics(CATALOG)
 CURRENCY_KPIS = frozenset(k.name for k in CATALOG if k.unit == "currency")
 
 WINDOW_LABEL = "window"

@@ -22,7 +22,8 @@ from kpi.config import GROUP_BY_DIMENSIONS, EngineConfig, SeriesSpec
 from kpi.contract import TOPICS
 from kpi.errors import ConfigError
 from kpi.sla import DEFAULT_TARGETS_SECONDS, SlaPolicy
-from kpi.windows import DAY_SECONDS, parse_duration_seconds
+from kpi.durations import DAY_SECONDS
+from kpi.windows import parse_duration_seconds
 
 CONFIG_FILE_ENV = "KPI_CONFIG_FILE"
 DEFAULT_DEAD_LETTER_TOPIC = "kpi-dead-letter"

@@ -117,6 +117,8 @@ def setting_names(model: type[BaseModel] = Settings) -> dict[tuple[str, ...], An
 
 
 def env_name(path: tuple[str, ...]) -> str:
+    """The environment variable of a setting's `path`: KPI_ + the path joined by the nested
+    delimiter "__", upper case (("kafka", "bootstrap_servers") -> KPI_KAFKA__BOOTSTRAP_SERVERS)."""
     return ENV_PREFIX + NESTED.join(path).upper()
 
 
@@ -243,6 +245,8 @@ class TomlFile:
         return self.path
 
     def has(self, path: tuple[str, ...]) -> bool:
+        """Whether the file sets `path` (a table or a key within tables), e.g. ("kafka",
+        "session_timeout")."""
         node: Any = self.data
         for part in path:
             if not isinstance(node, dict) or part not in node:
@@ -251,6 +255,9 @@ class TomlFile:
         return True
 
     def unknown_keys(self) -> list[str]:
+        """One message per key of the file that is not a setting: where it is ("FILE:LINE"), its
+        dotted path and the closest setting name if one is close (a typo); [] when every key is
+        known."""
         valid = [".".join(p) for p in setting_names()]
         problems = []
         for path in self._walk(self.data, Settings, ()):

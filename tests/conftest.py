@@ -16,7 +16,8 @@ A component that cannot start (no java, no mvn, no prometheus binary, port
 clash, broker crash) FAILS the tests that need it, with the stack's message.
 They are never skipped: a skipped integration test would read as a pass.
 
-The session refuses to start while a compiled `kpi/*.so` is older than its source
+The session refuses to start while a compiled `kpi/*.so` is older than its source, or a
+mypyc runtime (`*__mypyc*.so` at the root) is left over from an earlier build
 (tests/compiled_kpi.py); the header says whether kpi runs compiled or as pure Python.
 """
 

@@ -28,6 +28,9 @@ def _rel(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Generate or check every file the spec gives (see the module's usage); the exit status: 0
+    written or up to date, 1 drift found with --check, 2 the spec is invalid (its `SpecError`
+    printed to stderr)."""
     parser = argparse.ArgumentParser(prog="python -m streams.codegen", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", type=Path, default=SPEC_PATH, help=f"the spec file (default {_rel(SPEC_PATH)})")
     parser.add_argument("--check", action="store_true", help="report drift instead of writing")

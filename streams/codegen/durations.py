@@ -14,10 +14,16 @@ _UNITS_MS = {unit: int(seconds * 1000) for unit, seconds in UNIT_SECONDS.items()
 
 @dataclass(frozen=True, order=True)
 class Duration:
+    """A Prometheus duration, in whole milliseconds (`milliseconds` >= 0); ordered, and printed
+    canonically (`str`: the largest unit that divides it, as rules are written)."""
+
     milliseconds: int
 
     @classmethod
     def parse(cls, text: object) -> Duration:
+        """The duration of `text`, written as Prometheus writes one: a whole number and one unit
+        (ms, s, m, h, d, w), no blanks, no leading zeros ("30s", "5m", "1d"). Raises ValueError
+        for anything else, a non-string included."""
         seconds = PROMETHEUS_DURATION.parse(text) if isinstance(text, str) else None
         if seconds is None:
             raise ValueError(f"bad duration {text!r}: use a whole number and one unit (ms, s, m, h, d, w), e.g. 30s, 5m, 1h, 1d")
@@ -25,6 +31,7 @@ class Duration:
 
     @property
     def seconds(self) -> float:
+        """The duration in seconds (a float: 250ms is 0.25)."""
         return self.milliseconds / 1000
 
     def __str__(self) -> str:

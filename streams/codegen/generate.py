@@ -14,6 +14,10 @@ from streams.codegen.recording_rules import recording_rule_groups
 
 
 def generated_files(model: Model) -> dict[Path, str]:
+    """Every file the spec gives, path -> its full text, sorted by path: the SLA recording rules
+    and the alert rule files (deploy/prometheus/rules/), Grafana's datasource and dashboard
+    provisioning and the dashboards (grafana/), and the /wall page (streams/static/).
+    `writer.write` writes them, `writer.check` compares."""
     files: dict[Path, str] = {
         writer.RULES_DIR / n.SLA_RECORDING_FILE: writer.yaml_text(model, {"groups": recording_rule_groups(model)}),
     }

@@ -8,13 +8,14 @@ every problem.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from prometheus_client.utils import floatToGoString
 
-from kpi.catalog import CATALOG
+from kpi.catalog import CATALOG, Kpi
 from kpi.contract import PRIORITIES
 from streams import conventions as c
 from streams.codegen.durations import Duration
@@ -48,12 +49,18 @@ class KpiKind:
 
 # A dashboard unit per exposed KPI unit (Grafana's names); anything else is a plain number.
 _DASHBOARD_UNITS: dict[str, Unit] = {"ratio": "percentunit", "seconds": "s"}
-# KPIs a spec may set targets for, as kpi.catalog declares them.
-KPI_KINDS: dict[str, KpiKind] = {
-    k.name: KpiKind(k.target.low, k.target.high, _DASHBOARD_UNITS.get(k.metric_unit, "none"), k.target.sample_kpi, k.breakdowns)
-    for k in CATALOG
-    if k.target is not None
-}
+
+
+def kpi_kinds(kpis: Iterable[Kpi]) -> dict[str, KpiKind]:
+    """The KPIs a spec may set targets for (those of `kpis` with a `target`), by name."""
+    return {
+        k.name: KpiKind(k.target.low, k.target.high, _DASHBOARD_UNITS.get(k.metric_unit, "none"), k.target.sample_kpi, k.breakdowns)
+        for k in kpis
+        if k.target is not None
+    }
+
+
+KPI_KINDS: dict[str, KpiKind] = kpi_kinds(CATALOG)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ LABEL_VALUES_CAPPED = "KpiLabelValuesCapped"
 
 
 def group(name: str) -> str:
+    """The rule group name of `name`, under the project's prefix ("sla-sli" ->
+    "kpi-monitor.sla-sli"), so Prometheus' rule list shows whose groups they are."""
     return f"{RULE_GROUP_PREFIX}.{name}"
 
 

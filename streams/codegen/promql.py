@@ -9,6 +9,8 @@ OVERALL = ('team=""', 'channel=""', 'priority=""')
 
 
 def eq(label: str, value: str) -> str:
+    """An equality matcher `label="value"`, the value quoted and escaped as JSON (the escapes
+    PromQL's double-quoted strings accept)."""
     return f"{label}={json.dumps(value)}"
 
 
@@ -20,6 +22,8 @@ def one_of(label: str, values: list[str] | tuple[str, ...]) -> str:
 
 
 def sel(metric: str, *matchers: str) -> str:
+    """A series selector: `metric{m1,m2}` with the `matchers` (`eq`, `one_of`, ...), or the bare
+    metric name without any."""
     return f"{metric}{{{','.join(matchers)}}}" if matchers else metric
 
 

@@ -12,6 +12,9 @@ PROVIDER_FILE = "kpi-monitor.yaml"
 
 
 def datasources(model: Model) -> dict[str, Any]:
+    """Grafana's datasource provisioning file (as a dict): the one Prometheus datasource the
+    dashboards query, with the spec's name, uid and URL (Grafana expands `${VAR}` in it from its
+    environment); not the default, not editable in the UI."""
     g = model.grafana
     return {
         "apiVersion": 1,
@@ -33,6 +36,9 @@ def datasources(model: Model) -> dict[str, Any]:
 
 
 def dashboard_providers(model: Model) -> dict[str, Any]:
+    """Grafana's dashboard provisioning file (as a dict): load the JSON dashboards from the
+    spec's `dashboards_path` into its folder, read-only (no deletion, no UI saves), re-read every
+    30 s."""
     g = model.grafana
     return {
         "apiVersion": 1,

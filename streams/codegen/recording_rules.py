@@ -21,6 +21,9 @@ _BY = {PRIORITY: "priority", TEAM_PRIORITY: "team, priority"}
 
 
 def recording_rule_groups(model: Model) -> list[dict[str, Any]]:
+    """The one group of SLA recording rules: the indicator per priority over every window the
+    alerts and dashboards read (`model.sla.rate_windows()`), and per team and priority over the
+    breach-ratio alert's window."""
     rules: list[dict[str, Any]] = []
     for window in model.sla.rate_windows():
         rules.extend(sli_rules(model, PRIORITY, window))
@@ -29,6 +32,10 @@ def recording_rule_groups(model: Model) -> list[dict[str, Any]]:
 
 
 def sli_rules(model: Model, level: str, window: Duration) -> list[dict[str, Any]]:
+    """The three rules of one level (`PRIORITY` or `TEAM_PRIORITY`) and `window`: resolutions per
+    second, resolutions within their priority's target per second (each priority's histogram
+    bucket at its target, e.g. `le="14400.0"`), and the error ratio 1 - within / all (the SLO's
+    error ratio, which the burn-rate alerts read)."""
     by = _BY[level]
     total = n.resolutions_rate(level, window)
     within = n.resolutions_within_sla_rate(level, window)

@@ -35,6 +35,10 @@ def page_tiles(model: Model) -> list[Tile]:
 
 
 def page_config(model: Model) -> dict[str, Any]:
+    """The JSON the page embeds: its title, the /metrics path, the refresh and fetch timeout
+    (ms), the data-age and export-age limits (seconds, the spec's pipeline limits), the grid's
+    columns, the metric names it reads for its status line, and one entry per tile
+    (`page_tiles`)."""
     tiles = page_tiles(model)
     return {
         "title": model.grafana.wall.title,
@@ -72,6 +76,9 @@ def _columns(count: int) -> int:
 
 
 def build_page(model: Model, generated_lines: list[str]) -> str:
+    """The page's HTML: the template with `generated_lines` as its "generated, do not edit"
+    comment, the spec's wall title (HTML-escaped) and `page_config` as JSON inside its <script>
+    (with "</" escaped so no value can end the element)."""
     config = json.dumps(page_config(model), indent=1, sort_keys=True, ensure_ascii=False)
     # Inside <script>, "</" could end the element early; JSON allows the escaped slash.
     config = config.replace("</", "<\\/")

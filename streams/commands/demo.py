@@ -98,6 +98,9 @@ could not start or the worker died (the message says what), 2 bad options.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `kpi-monitor demo` to `subparsers`: the demo's own flags (rate, warm-up, duration,
+    evaluation interval, seed, quiet) and the stack's settings flags (as for `kpi-monitor stack
+    up`); `func` is `run`."""
     parser = subparsers.add_parser(
         "demo",
         help="local stack + worker + live generator: live KPIs in a minute",
@@ -136,6 +139,9 @@ def prometheus_page_prefix(prometheus_url: str) -> str:
 
 
 def prometheus_query_url(prometheus_url: str, expr: str = DEMO_QUERY, range_input: str = "15m", prefix: str = "/classic") -> str:
+    """The URL of Prometheus' graph page showing `expr` over the last `range_input` (default: the
+    5m NPS gauge over 15m); `prefix`: "/classic" where the server has only the classic UI (see
+    `prometheus_page_prefix`), "" otherwise."""
     query = urllib.parse.urlencode({"g0.expr": expr, "g0.tab": "0", "g0.range_input": range_input})
     return f"{prometheus_url}{prefix}/graph?{query}"
 
@@ -154,14 +160,22 @@ def demo_links(*, metrics_url: str, prometheus_url: str, alertmanager_url: str, 
 
 
 def worker_grace_seconds(warmup_seconds: float) -> int:
+    """The demo worker's grace in whole seconds: 300 s plus the warm-up, so the burst of
+    `warmup_seconds` of event time, fetched one partition ahead of another, is never judged late
+    (it would be dead-lettered)."""
     return int(BASE_GRACE_SECONDS + max(0.0, warmup_seconds))
 
 
 def format_rfc3339(ts_seconds: float) -> str:
+    """`ts_seconds` (seconds since the Unix epoch, fraction dropped) as an RFC 3339 UTC
+    timestamp, "2026-11-25T10:00:00Z", as `kpi-monitor generate --start` reads it."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(ts_seconds)))
 
 
 def warmup_argv(python: str, bootstrap: str, *, start_seconds: float, warmup: str, rate: float, seed: int) -> list[str]:
+    """The command line of the warm-up burst: `kpi-monitor generate` to Kafka at `bootstrap`,
+    `warmup` of simulated time (a duration, e.g. "1h") from `start_seconds`, as fast as it can
+    (--no-realtime), at `rate` events per simulated second, with `seed`."""
     return [
         python, "-m", "streams.cli", "generate", "--bootstrap-servers", bootstrap,
         "--start", format_rfc3339(start_seconds), "--duration", warmup, "--no-realtime",
@@ -170,6 +184,8 @@ def warmup_argv(python: str, bootstrap: str, *, start_seconds: float, warmup: st
 
 
 def live_argv(python: str, bootstrap: str, *, duration: str, rate: float, seed: int) -> list[str]:
+    """The command line of the live generator: `kpi-monitor generate` to Kafka at `bootstrap`, in
+    real time, `rate` events per second for `duration`, with `seed`."""
     return [
         python, "-m", "streams.cli", "generate", "--bootstrap-servers", bootstrap,
         "--duration", duration, "--realtime", "--rate", f"{rate:g}", "--seed", str(seed), "--quiet",
@@ -212,6 +228,9 @@ def events_consumed(text: str) -> float:
 
 
 def status_line(text: str) -> str:
+    """The one-line live summary of a /metrics scrape (`text`, the Prometheus text format):
+    events consumed, and where present NPS (5m), CSAT (1h) in percent, the median resolution time
+    (1h) in minutes and orders (5m)."""
     s = parse_samples(text, _STATUS_SAMPLES)
     parts = [f"events {events_consumed(text):,.0f}"]
     if "nps" in s:
@@ -241,15 +260,21 @@ def _raise_stop(signum: int, frame: object) -> None:
 
 @dataclass
 class Child:
+    """A child process the demo started: its component `name` (as the stack's state file records
+    it), the process (in a session of its own), and the log file its output goes to."""
+
     name: str
     popen: subprocess.Popen
     log_path: Path
 
     @property
     def running(self) -> bool:
+        """Whether the process has not exited yet."""
         return self.popen.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Stop the child's whole process group with `sig`, wait up to `timeout_seconds`, then
+        SIGKILL it and wait up to 10 s; nothing if it has already exited."""
         if self.popen.poll() is not None:
             return
         try:
@@ -319,6 +344,10 @@ def say(message: str) -> None:
 
 @dataclass
 class Demo:
+    """One demo run: the stack settings, the parsed flags, the stack components this run started
+    (stopped again at the end; those already running are left), the worker and generator
+    children, and the alert receiver (None when its address was taken)."""
+
     settings: StackSettings
     args: argparse.Namespace
     started_components: list[str] = field(default_factory=list)
@@ -328,22 +357,29 @@ class Demo:
 
     @property
     def demo_dir(self) -> Path:
+        """Where the demo's logs go: a folder under the stack's state directory."""
         from streams.stack.control import DEMO_DIR_NAME
 
         return Path(self.settings.state_dir).resolve() / DEMO_DIR_NAME
 
     def say(self, message: str) -> None:
+        """Print one line for the user (never raises: see the module's `say`)."""
         say(message)
 
     def run(self) -> int:
-        from streams.generator.timefmt import parse_duration_seconds
+        """Start everything (stack, alert receiver, worker, warm-up when the topics are empty,
+        live generator), print the links, then watch until the worker stops: 0 when it was
+        stopped by `kpi-monitor stack down`. Raises `StackError` when a component cannot start
+        and the module's failure error when the worker exits or is not ready in time (with the
+        end of its log); Ctrl-C reaches the caller as KeyboardInterrupt."""
+        from streams.generator.timefmt import parse_cli_duration_seconds
         from streams.stack.control import DEMO_GENERATOR, DEMO_WORKER, stack_up
         from streams.stack.ports import PortClaim, ensure_ports_free
         from streams.stack.process import tie_children_to_this_process
         from streams.stack.topics import count_records
 
         args = self.args
-        warmup_seconds = parse_duration_seconds(args.warmup)
+        warmup_seconds = parse_cli_duration_seconds(args.warmup)
         host, _, port_text = self.settings.worker_metrics_address.rpartition(":")
         host = host or "127.0.0.1"
         worker_port = int(port_text)
@@ -539,9 +575,12 @@ class _Failure(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
+    """`kpi-monitor demo`'s entry point: check the flags (2 on a bad one, named on stderr), run
+    the demo, and stop whatever it started however it ends (Ctrl-C, SIGTERM, SIGHUP or an error).
+    Returns 0, or 1 after a printed error."""
     from pydantic import ValidationError
 
-    from streams.generator.timefmt import parse_duration_seconds
+    from streams.generator.timefmt import parse_cli_duration_seconds
     from streams.stack.errors import StackError
 
     if not args.rate > 0:
@@ -550,7 +589,7 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--warmup", args.warmup), ("--duration", args.duration),
                         ("--evaluation-interval", args.evaluation_interval)):
         try:
-            if parse_duration_seconds(value) < 0 or (flag != "--warmup" and parse_duration_seconds(value) == 0):
+            if parse_cli_duration_seconds(value) < 0 or (flag != "--warmup" and parse_cli_duration_seconds(value) == 0):
                 raise ValueError("must be positive")
         except ValueError as exc:
             print(f"kpi-monitor demo: error: {flag} {value}: {exc}", file=sys.stderr)

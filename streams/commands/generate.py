@@ -28,7 +28,7 @@ from streams.generator import (
 from streams.generator.exceptions import ConfigError, SinkError
 from streams.generator.progress import Progress, format_summary
 from streams.generator.routing import LOGICAL_TOPICS
-from streams.generator.timefmt import parse_duration_seconds
+from streams.generator.timefmt import parse_cli_duration_seconds
 
 DESCRIPTION = """\
 Generate synthetic service-desk and customer events (event contract v1):
@@ -69,6 +69,8 @@ See docs/generator.md for the model, the distributions and every fault.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `kpi-monitor generate` to `subparsers`: the destination (a JSONL file or Kafka), how
+    much and how fast, the content, the faults, Kafka and reporting flags; `func` is `main`."""
     parser = subparsers.add_parser(
         "generate",
         help="generate synthetic events to a JSONL file or Kafka",
@@ -215,6 +217,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def main(args: argparse.Namespace) -> int:
+    """`kpi-monitor generate`'s entry point: build the generator's settings from the flags (2,
+    the reason on stderr, when they are invalid), then generate and print the run's summary on
+    stderr. Returns 0, or 1 when the sink fails (cannot connect, a write or a Kafka delivery
+    fails); a reader that closes a piped stdout ends the run quietly with 0. aiokafka's retry
+    logging is silenced meanwhile (the errors raised already say what failed)."""
     try:
         config, limits, topics = _settings(args)
     except ConfigError as exc:
@@ -374,7 +381,7 @@ def _positive_int(text: str) -> int:
 
 def _duration(text: str) -> float:
     try:
-        value = parse_duration_seconds(text)
+        value = parse_cli_duration_seconds(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     if value <= 0:

@@ -35,6 +35,9 @@ _SETTING_FLAGS: dict[str, tuple[type, str]] = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `kpi-monitor stack` and its actions up, down (--wipe-data), status and jars to
+    `subparsers`, each with the stack's settings flags (also KPI_STACK_<NAME> environment
+    variables)."""
     settings_flags = argparse.ArgumentParser(add_help=False)
     group = settings_flags.add_argument_group("settings (each also a KPI_STACK_<NAME> environment variable)")
     for name, (kind, help_text) in _SETTING_FLAGS.items():

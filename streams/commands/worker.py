@@ -31,6 +31,8 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `kpi-monitor worker` to `sub`: --config (a TOML settings file, under the environment)
+    and --skip-preflight; `func` is `run`."""
     p = sub.add_parser(
         "worker",
         help="run a stream worker: Kafka in, KPIs on /metrics out",
@@ -45,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """`kpi-monitor worker`'s entry point: load and check the settings (2, the mistakes named, on
+    invalid configuration), redact secrets from the logs, check Kafka and the topics (3 when
+    unreachable or missing), create the internal checkpoint and partials topics (3 when that
+    fails), then run the Faust worker until it stops (0)."""
     from kpi.errors import ConfigError
     from streams.settings_sources import load_settings
 

@@ -15,7 +15,7 @@ from streams.generator.routing import ROUTES, TopicNames
 from streams.generator.runner import GeneratorRun, RunSummary, run
 from streams.generator.simulation import Event, Simulation
 from streams.generator.sinks import JsonlSink, Sink
-from streams.generator.timefmt import parse_duration_seconds, parse_rfc3339_seconds
+from streams.generator.timefmt import parse_cli_duration_seconds, parse_rfc3339_seconds
 
 __all__ = [
     "ConfigError",
@@ -36,7 +36,7 @@ __all__ = [
     "SinkError",
     "SinkUnavailable",
     "TopicNames",
-    "parse_duration_seconds",
+    "parse_cli_duration_seconds",
     "parse_rfc3339_seconds",
     "run",
 ]

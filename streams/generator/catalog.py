@@ -105,6 +105,10 @@ TICKET_SURVEY_TYPE_WEIGHTS: dict[str, float] = {
 
 @dataclass(frozen=True)
 class ScoreScale:
+    """How a survey's scores are drawn: the lowest score `low`, and the relative weight of each
+    score from `low` up (`weights[i]` for score low + i); after a bad experience (a breached SLA
+    or a reopen) `bad_experience_weights` instead."""
+
     low: int
     # weights[i] is the weight of score low + i
     weights: tuple[float, ...]

@@ -60,6 +60,8 @@ class FaultConfig:
 
     @property
     def any(self) -> bool:
+        """Whether any fault is asked for (duplicates, late, out-of-order or malformed records);
+        without, the fault injector passes events straight through."""
         return bool(
             self.duplicate_fraction
             or self.late_fraction

@@ -38,9 +38,15 @@ class CustomerPool:
 
     @property
     def churned_remembered(self) -> int:
+        """Churned customers the pool remembers for a later re-signup (at most 1,000, the oldest
+        forgotten first)."""
         return len(self._churned)
 
     def sign_up(self) -> str:
+        """A customer signs up: a remembered churned customer comes back (with
+        `catalog.RESIGNUP_PROBABILITY`), else a new id `<id_prefix><n>`; each feature is adopted
+        with its `catalog.FEATURE_ADOPTION` probability. A full pool first drops a random
+        customer silently (counted in `dormant`). Returns the customer id."""
         rng = self._rng
         if self._churned and rng.random() < cat.RESIGNUP_PROBABILITY:
             customer_id = self._churned.popleft()
@@ -59,6 +65,8 @@ class CustomerPool:
         return customer_id
 
     def churn(self) -> str | None:
+        """A random live customer churns: removed from the pool and remembered for a possible
+        return. Returns its id, or None when the pool is empty."""
         if not self._ids:
             return None
         customer_id = self._remove(self._rng.randrange(len(self._ids)))
@@ -66,6 +74,8 @@ class CustomerPool:
         return customer_id
 
     def pick(self) -> str | None:
+        """A live customer chosen uniformly at random (still in the pool), or None when the pool
+        is empty."""
         if not self._ids:
             return None
         return self._ids[self._rng.randrange(len(self._ids))]

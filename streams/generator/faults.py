@@ -39,6 +39,9 @@ _KEPT_IN_ORDER = 2
 
 
 class Record(NamedTuple):
+    """One record to write: the logical topic (`routing.TopicNames` maps it to a Kafka topic),
+    the message key and the JSON value, both bytes."""
+
     topic: str  # logical topic, see routing.py
     key: bytes
     value: bytes
@@ -61,9 +64,12 @@ class FaultCounts:
 
     @property
     def malformed_total(self) -> int:
+        """Malformed records written, all kinds together."""
         return sum(self.malformed.values())
 
     def as_dict(self) -> dict[str, Any]:
+        """The counts as JSON-ready values, for the run's summary (`--summary-json`): each
+        fault's count, malformed in total and by kind."""
         return {
             "duplicate": self.duplicate,
             "late": self.late,
@@ -77,10 +83,21 @@ class FaultCounts:
 
 
 def fault_rng(seed: int) -> random.Random:
+    """The fault injector's random generator for `seed`: separate from the simulation's
+    (`simulation.simulation_rng`), so a seed gives the same events with or without faults; seeded
+    with a string, so not dependent on PYTHONHASHSEED."""
     return random.Random(f"kpi-monitor-generator/faults/{seed}")
 
 
 class FaultInjector:
+    """Turns a run's simulated events into the records to write, injecting the faults of its
+    `FaultConfig` (see the module's list); `counts` says what it injected.
+
+    `format_ts` formats a malformed record's `ts` as the run's events are formatted. Late and
+    out-of-order events are held (at most `max_held_events`; beyond it a fault is skipped and
+    counted) and released once the simulated clock passes their release time.
+    """
+
     def __init__(
         self, faults: FaultConfig, seed: int, format_ts: Callable[[float], Any]
     ) -> None:
@@ -98,6 +115,8 @@ class FaultInjector:
 
     @property
     def held_count(self) -> int:
+        """Events held back now (late or out of order, or waiting behind an out-of-order event of
+        the same key)."""
         return len(self._held)
 
     def finish(self) -> FaultCounts:
@@ -106,6 +125,9 @@ class FaultInjector:
         return self.counts
 
     def records(self, events: Iterable[Event]) -> Iterator[Record]:
+        """The records for `events` (in simulated-time order), faults injected: held events come
+        out once an event's `ts` reaches their release time; duplicates and malformed records are
+        extra; events still held when `events` ends are not written (`finish` counts them)."""
         faults = self._faults
         rng = self._rng
         held = self._held

@@ -67,6 +67,9 @@ class KafkaSink:
         return cls(producer, bootstrap_servers, timeout_seconds)
 
     async def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Queue one record for `topic` (the producer batches; delivery is confirmed in the
+        background and counted in `acked`/`failed`). Raises SinkError once any earlier delivery
+        failed, or when the record cannot be queued (timeout, unknown topic, closed producer)."""
         if self._error is not None:
             raise SinkError(f"Kafka delivery failed: {self._error}") from self._error
         try:
@@ -77,6 +80,9 @@ class KafkaSink:
         delivery.add_done_callback(self._on_delivery)
 
     async def close(self) -> None:
+        """Flush and stop the producer (idempotent), each step bounded by the sink's timeout.
+        Raises SinkError when records are still unconfirmed after the timeout, or when any
+        delivery failed."""
         if self._closed:
             return
         self._closed = True

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import orjson
 
+from kpi.contract import SCHEMAS
 from streams.generator import catalog as cat
 from streams.generator.routing import LOGICAL_TOPICS, ROUTES
 from streams.generator.sampling import WeightedChoice
@@ -32,24 +33,8 @@ MALFORMED_KINDS = (
     "empty_id",
 )
 
-# Fields every event of a type must have, besides event_id, type and ts.
-REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    "ticket.created": ("ticket_id", "customer_id", "team", "channel", "priority"),
-    "ticket.agent_replied": ("ticket_id", "agent_id"),
-    "ticket.customer_replied": ("ticket_id",),
-    "ticket.reopened": ("ticket_id",),
-    "ticket.resolved": ("ticket_id", "agent_id"),
-    "survey.nps": ("customer_id", "score"),
-    "survey.csat": ("customer_id", "score"),
-    "survey.ces": ("customer_id", "score"),
-    "checkout.started": ("customer_id",),
-    "order.placed": ("order_id", "customer_id", "amount", "currency"),
-    "customer.signed_up": ("customer_id",),
-    "customer.churned": ("customer_id",),
-    "customer.active": ("customer_id",),
-    "feature.used": ("customer_id", "feature"),
-}
-assert REQUIRED_FIELDS.keys() == ROUTES.keys()
+# Fields every event of a type must have, besides event_id, type and ts (the event contract's).
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {etype: tuple(required) for etype, (_, required, _) in SCHEMAS.items()}
 
 _SURVEY_TYPES = ("survey.nps", "survey.csat", "survey.ces")
 _UNKNOWN_TYPES = ("ticket.escalated", "survey.smiley", "order.refunded", "customer.deleted", "")
@@ -83,6 +68,9 @@ class MalformedFactory:
         }
 
     def make(self, t: float) -> tuple[str, bytes, bytes, str]:
+        """One malformed record at simulated time `t` (seconds since the epoch): (logical topic,
+        key, value bytes, kind), the kind one of MALFORMED_KINDS drawn uniformly, the topic any
+        of the four (a broken producer ignores routing)."""
         rng = self._rng
         kind = MALFORMED_KINDS[rng.randrange(len(MALFORMED_KINDS))]
         value = self._makers[kind](t)

@@ -30,9 +30,13 @@ class RunSummary:
 
     @property
     def records_per_second(self) -> float:
+        """Records written per second of wall time (0.0 for a run that took no measurable time)."""
         return self.records / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready values (what `--summary-json` writes): counts, wall time and
+        rate rounded (ms, 0.1 record/s), the simulated span in epoch seconds, the seed and
+        destination, faults, the simulation's counters."""
         return {
             "records": self.records,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
@@ -79,6 +83,9 @@ class Progress:
         self._last_width = 0
 
     def update(self, records: int, clock_seconds: float) -> None:
+        """Redraw the progress line for `records` written and the simulated clock
+        `clock_seconds`, at most once per redraw interval; nothing when disabled (not a terminal,
+        or --quiet)."""
         if not self.enabled:
             return
         now = self._monotonic()
@@ -88,6 +95,9 @@ class Progress:
         self._draw(self.line(records, clock_seconds, now - self._began))
 
     def line(self, records: int, clock_seconds: float, elapsed_seconds: float) -> str:
+        """The progress text: records written, percent done (of --count, else of --duration's
+        simulated span), records per second over `elapsed_seconds` of wall time, and the
+        simulated clock as RFC 3339."""
         parts = [f"generate: {records:,} records"]
         if self._count:
             parts.append(f"{100.0 * records / self._count:5.1f}%")

@@ -9,30 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kpi.contract import TOPICS
+from kpi.contract import SCHEMAS, TOPIC_KEYS, TOPICS
 
 # The event contract defines the topics (kpi.contract.TOPICS, in this order); the
 # simulation names them by role.
 LOGICAL_TOPICS = TOPICS
 TICKETS, SURVEYS, ORDERS, CUSTOMERS = TOPICS
 
-# type -> (logical topic, key field)
-ROUTES: dict[str, tuple[str, str]] = {
-    "ticket.created": (TICKETS, "ticket_id"),
-    "ticket.agent_replied": (TICKETS, "ticket_id"),
-    "ticket.customer_replied": (TICKETS, "ticket_id"),
-    "ticket.reopened": (TICKETS, "ticket_id"),
-    "ticket.resolved": (TICKETS, "ticket_id"),
-    "survey.nps": (SURVEYS, "customer_id"),
-    "survey.csat": (SURVEYS, "customer_id"),
-    "survey.ces": (SURVEYS, "customer_id"),
-    "checkout.started": (ORDERS, "customer_id"),
-    "order.placed": (ORDERS, "customer_id"),
-    "customer.signed_up": (CUSTOMERS, "customer_id"),
-    "customer.churned": (CUSTOMERS, "customer_id"),
-    "customer.active": (CUSTOMERS, "customer_id"),
-    "feature.used": (CUSTOMERS, "customer_id"),
-}
+# type -> (logical topic, key field), as the event contract routes and keys each type.
+ROUTES: dict[str, tuple[str, str]] = {etype: (topic, TOPIC_KEYS[topic]) for etype, (topic, _, _) in SCHEMAS.items()}
 
 
 @dataclass(frozen=True)
@@ -51,7 +36,11 @@ class TopicNames:
         return cls(**names)
 
     def resolve(self, logical_topic: str) -> str:
+        """The Kafka topic name of `logical_topic` (one of `LOGICAL_TOPICS`). Raises
+        AttributeError for any other name."""
         return getattr(self, logical_topic)
 
     def as_dict(self) -> dict[str, str]:
+        """Logical topic -> Kafka topic name, for every topic of the contract (in
+        `LOGICAL_TOPICS` order)."""
         return {t: self.resolve(t) for t in LOGICAL_TOPICS}

@@ -113,6 +113,9 @@ class GeneratorRun:
             self._written = written
 
     def summary(self) -> RunSummary:
+        """What the run wrote so far (or in all, once it has finished): the records, wall time,
+        simulated span (capped at --duration), per-topic and per-type counts, the faults (events
+        still held are counted as held at the end) and the simulation's counters."""
         config = self.config
         end = (
             config.start_seconds + self.limits.duration_seconds

@@ -31,6 +31,8 @@ class WeightedChoice(Generic[T]):
 
     @classmethod
     def from_mapping(cls, weights: Mapping[T, float]) -> WeightedChoice[T]:
+        """A choice over the keys of `weights`, each with its value as weight (>= 0, with a
+        positive sum; ValueError otherwise)."""
         return cls(list(weights), list(weights.values()))
 
     def __call__(self, rng: random.Random) -> T:

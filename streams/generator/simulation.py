@@ -33,6 +33,10 @@ Payload = dict[str, Any]
 
 
 class Event(NamedTuple):
+    """One simulated event: its time (`ts_seconds`, seconds since the epoch), the logical topic
+    it goes to (`routing.ROUTES`), its message key (the ticket or customer id) and its JSON body
+    (`payload`: a dict with event_id, type, ts and the type's fields)."""
+
     ts_seconds: float
     topic: str  # logical topic, see routing.py
     key: str  # message key: ticket_id or customer_id
@@ -57,7 +61,8 @@ _MIN_STALE_BEFORE_COMPACTION = 1024
 
 
 def simulation_rng(seed: int) -> random.Random:
-    # A string seed is hashed with SHA-512, so it does not depend on PYTHONHASHSEED.
+    """The simulation's random generator for `seed`: the same seed gives the same events in every
+    interpreter (a string seed is hashed with SHA-512, so it does not depend on PYTHONHASHSEED)."""
     return random.Random(f"kpi-monitor-generator/simulation/{seed}")
 
 

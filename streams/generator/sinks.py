@@ -44,6 +44,9 @@ class JsonlSink:
             raise SinkUnavailable(f"cannot open {path} for writing: {exc.strerror}") from exc
 
     async def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Write `value` as one line (topic and key are not part of a JSONL file); flushed at
+        once in real time. Raises SinkError when the write fails; BrokenPipeError passes through
+        (the reader left, e.g. `| head`: the caller stops quietly)."""
         try:
             self._file.write(value + b"\n")
             if self._flush_each_record:
@@ -54,6 +57,7 @@ class JsonlSink:
             raise SinkError(f"writing {self.description} failed: {exc.strerror}") from exc
 
     async def close(self) -> None:
+        """Flush what is buffered, and close the file unless it is stdout."""
         try:
             self._file.flush()
         finally:

@@ -34,6 +34,12 @@ _TICKET_SURVEY_TYPE = WeightedChoice.from_mapping(cat.TICKET_SURVEY_TYPE_WEIGHTS
 
 
 class Ticket:
+    """One open ticket of the simulation: its ids and labels (team, channel, priority, the agent
+    who last replied), its planned times (seconds since the epoch: created, first reply,
+    resolution), and the next step of its lifecycle (`step`, one of the module's step constants)
+    with what decides the steps after (replies left, reopened, a bad experience). `version` tells
+    the simulation's scheduled steps of an older plan from the current one."""
+
     __slots__ = (
         "ticket_id",
         "customer_id",
@@ -88,11 +94,15 @@ class Ticket:
         self.step = CHASER if rng.random() < cat.CHASER_PROBABILITY else FIRST_REPLY
 
     def first_due(self, rng: random.Random) -> float:
+        """When the ticket's first step is due: a customer's chaser at a random time before the
+        planned first reply, or the first reply itself."""
         if self.step == CHASER:
             return self.created_at + (self.first_reply_at - self.created_at) * rng.random()
         return self.first_reply_at
 
     def replying_agent(self, rng: random.Random) -> str:
+        """The agent who replies now: the ticket's agent, or (first reply, or a handoff with
+        `catalog.HANDOFF_PROBABILITY`) a random agent of its team, who then keeps it."""
         if self.agent_id is None or rng.random() < cat.HANDOFF_PROBABILITY:
             self.agent_id = rng.choice(_AGENTS[self.team])
         return self.agent_id
@@ -106,6 +116,8 @@ class Ticket:
         return remaining * rng.random() * 2.0 / (events_before_resolve + 1)
 
     def breached_sla(self, resolved_at_seconds: float) -> bool:
+        """Whether resolving at `resolved_at_seconds` takes strictly longer than the priority's
+        SLA target (`catalog.SLA_TARGET_SECONDS`), as the KPI engine judges a breach (kpi.sla)."""
         return resolved_at_seconds - self.created_at > cat.SLA_TARGET_SECONDS[self.priority]
 
     def plan_reopen(self, rng: random.Random, now_seconds: float) -> float:
@@ -131,6 +143,8 @@ class Ticket:
         return reply_at
 
     def survey_type(self, rng: random.Random) -> str:
+        """The survey sent after the resolution: csat, ces or nps, drawn with
+        `catalog.TICKET_SURVEY_TYPE_WEIGHTS`."""
         return _TICKET_SURVEY_TYPE(rng)
 
 

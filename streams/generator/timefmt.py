@@ -14,13 +14,19 @@ from streams.generator.exceptions import ConfigError
 
 TS_FORMATS = ("rfc3339", "epoch")
 
-# The CLI's generous syntax over the project's one duration parser (kpi.durations).
-_CLI_DURATION = DurationSyntax(units=("ms", "s", "m", "h", "d"), bare_seconds=True, fractions=True, spaces=True)
+# The generator's and demo's flags: a generous syntax over the project's one duration
+# parser (kpi.durations), with fractions and milliseconds that settings do not accept.
+CLI_DURATION = DurationSyntax(units=("ms", "s", "m", "h", "d"), bare_seconds=True, fractions=True, spaces=True)
 
 
-def parse_duration_seconds(text: str) -> float:
-    """'90' or '90s', '1.5m', '10m', '2h', '1d', '250ms' -> seconds. Raises ConfigError."""
-    seconds = _CLI_DURATION.parse(text)
+def parse_cli_duration_seconds(text: str) -> float:
+    """A generator or demo flag's duration -> seconds, fractions kept: '90' or '90s',
+    '1.5m', '10m', '2h', '1d', '250ms' (`CLI_DURATION`).
+
+    Raises `streams.generator.exceptions.ConfigError` for anything else. Settings and
+    replay flags take whole seconds only: `kpi.windows.parse_duration_seconds`.
+    """
+    seconds = CLI_DURATION.parse(text)
     if seconds is None:
         raise ConfigError(f"not a duration: {text!r} (use e.g. 90, 90s, 10m, 2h, 1d)")
     return float(seconds)
@@ -73,6 +79,9 @@ def epoch_ms(ts_seconds: float) -> float:
 
 
 def make_ts_formatter(ts_format: str) -> Callable[[float], str | float]:
+    """The formatter of events' `ts` for `ts_format`: "rfc3339" (text with milliseconds, UTC) or
+    "epoch" (seconds as a float, truncated to milliseconds). Raises ConfigError for any other
+    format."""
     if ts_format == "rfc3339":
         return Rfc3339MsFormatter()
     if ts_format == "epoch":

@@ -16,6 +16,9 @@ T = TypeVar("T")
 
 
 def run_sync(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine `coroutine_factory()` makes to completion and return its result (or
+    raise its exception): on a new loop in this thread, or, when a loop already runs here, on a
+    new loop in one worker thread while this thread waits."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -83,10 +83,13 @@ class AlertReceiver:
 
     @property
     def address(self) -> tuple[str, int]:
+        """(host, port) the receiver listens on: the port the system chose when it was created
+        with port 0."""
         host, port = self._server.server_address[:2]
         return str(host), int(port)
 
     def start(self) -> AlertReceiver:
+        """Serve in a daemon thread (the demo's); returns the receiver."""
         self._thread = threading.Thread(target=self._server.serve_forever, name="alert-receiver", daemon=True)
         self._thread.start()
         return self
@@ -99,6 +102,8 @@ class AlertReceiver:
             self._server.server_close()
 
     def stop(self) -> None:
+        """Stop serving (waits up to 5 s for the thread) and close the socket; safe whether or
+        not it was started."""
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(5)
@@ -107,6 +112,8 @@ class AlertReceiver:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The receiver as a program (the Compose service): listen on --listen HOST:PORT until Ctrl-C
+    or SIGTERM; 0. A malformed --listen is a usage error (exit 2)."""
     parser = argparse.ArgumentParser(description="Print each alert Alertmanager posts here, one line each.")
     parser.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
                         help=f"where to listen (default {DEFAULT_LISTEN}; 0.0.0.0:5001 in a container)")

@@ -121,6 +121,9 @@ class AlertmanagerServer(HttpServer):
         self.extra_args = tuple(extra_args)
 
     def render_config(self) -> str:
+        """The Alertmanager configuration this server runs with (YAML text, written to its state
+        folder at every start): the webhook receivers and the grouping waits and intervals it was
+        built with."""
         return render_alertmanager_config(
             webhook_url=self.webhook_url,
             ticket_webhook_url=self.ticket_webhook_url,
@@ -131,6 +134,8 @@ class AlertmanagerServer(HttpServer):
         )
 
     def argv(self) -> list[str]:
+        """The command line: config file, storage path, the web listen address, gossip clustering
+        off (it would otherwise bind 0.0.0.0:9094), then any extra arguments."""
         return [
             self.binary,
             f"--config.file={self.config_path}",

@@ -47,6 +47,10 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ComponentStatus:
+    """What `stack status` and `stack up` report of one component: its name, whether it runs (and
+    its pid then), its endpoints (Kafka: bootstrap; HTTP servers: url and address), its log
+    files, and whether this call started it."""
+
     name: str
     running: bool
     pid: int | None = None
@@ -56,6 +60,9 @@ class ComponentStatus:
 
 
 def kafka_node(settings: StackSettings) -> KafkaNode:
+    """The local Kafka broker (KRaft, one node) `settings` describe: its folder under the state
+    directory, its two ports (with the flag that changes each, for a clash), version, jars cache
+    and timeouts."""
     return KafkaNode(
         settings.state_dir / KAFKA,
         port=settings.kafka_port,
@@ -70,6 +77,8 @@ def kafka_node(settings: StackSettings) -> KafkaNode:
 
 
 def alertmanager_server(settings: StackSettings) -> AlertmanagerServer:
+    """The local Alertmanager `settings` describe: its folder, port (with the flag that changes
+    it), the webhook it sends alerts to, and timeouts."""
     return AlertmanagerServer(
         settings.state_dir / ALERTMANAGER,
         port=settings.alertmanager_port,
@@ -81,6 +90,9 @@ def alertmanager_server(settings: StackSettings) -> AlertmanagerServer:
 
 
 def prometheus_server(settings: StackSettings, alertmanager_address: str) -> PrometheusServer:
+    """The local Prometheus `settings` describe: its folder and port, scraping the worker's
+    metrics address every `scrape_interval_seconds`, and sending alerts to the Alertmanager at
+    `alertmanager_address` (HOST:PORT)."""
     return PrometheusServer(
         settings.state_dir / PROMETHEUS,
         port=settings.prometheus_port,
@@ -125,6 +137,14 @@ def _status(record: ComponentRecord, *, started_now: bool = False) -> ComponentS
 
 
 def stack_up(settings: StackSettings, progress: Progress = lambda message: None) -> list[ComponentStatus]:
+    """Start whichever of Kafka, Alertmanager and Prometheus is not running yet (those running are
+    reused), record each in the state file, and create the project's topics; `progress` gets one
+    line per step. Returns the status of every component.
+
+    Raises `PortInUseError` naming every taken port and `JavaNotFoundError` before anything starts,
+    and a `StackError` when a component does not start; then what this call started is stopped
+    again. Serialised with other stack commands by the state file's lock.
+    """
     state = StackState(settings.state_dir)
     with state.locked():
         records = {name: r for name, r in state.load().items() if r.is_running}

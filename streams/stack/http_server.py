@@ -14,6 +14,8 @@ from streams.stack.readiness import http_probe, wait_ready
 
 
 def find_binary(candidates: Sequence[str], install_hint: str) -> str:
+    """The full path of the first of `candidates` found on PATH (e.g. prometheus, then its Debian
+    name). Raises ToolNotFoundError naming them all, with `install_hint`."""
     for candidate in candidates:
         found = shutil.which(candidate)
         if found is not None:
@@ -58,43 +60,55 @@ class HttpServer(ProcessLifecycle):
 
     @property
     def address(self) -> str:
+        """HOST:PORT the server listens on (loopback only)."""
         return f"{LOOPBACK_HOST}:{self.port}"
 
     @property
     def url(self) -> str:
+        """The server's base URL, http://HOST:PORT."""
         return f"http://{self.address}"
 
     @property
     def config_path(self) -> Path:
+        """The configuration file it runs with, `<name>.yml` in its folder (rewritten at every
+        start)."""
         return self.base_dir / f"{self.name}.yml"
 
     @property
     def data_dir(self) -> Path:
+        """Its storage folder (Prometheus' TSDB, Alertmanager's silences)."""
         return self.base_dir / "data"
 
     @property
     def log_path(self) -> Path:
+        """The file its stdout and stderr go to."""
         return self.base_dir / f"{self.name}.log"
 
     @property
     def process(self) -> ManagedProcess | None:
+        """The process this object started (None before `start` or after `detach`)."""
         return self._process
 
     @property
     def pid(self) -> int | None:
+        """The pid of its process while it runs, else None."""
         return self._process.pid if self._process is not None and self._process.is_running else None
 
     @property
     def is_running(self) -> bool:
+        """Whether the process this object started is still running."""
         return self._process is not None and self._process.is_running
 
     def render_config(self) -> str:
+        """The configuration file's text; each server class gives its own."""
         raise NotImplementedError
 
     def argv(self) -> list[str]:
+        """The command line that starts the server; each server class gives its own."""
         raise NotImplementedError
 
     def write_config(self) -> Path:
+        """Write `render_config()` to `config_path` (folders created); returns the path."""
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(self.render_config())
         return self.config_path
@@ -121,6 +135,7 @@ class HttpServer(ProcessLifecycle):
             raise
 
     def log_tail(self, lines: int = 40) -> str:
+        """The last `lines` lines of its log (for error messages)."""
         return tail_text(self.log_path, lines)
 
     def _require_running(self) -> None:

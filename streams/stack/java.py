@@ -20,6 +20,9 @@ class JavaNotFoundError(ToolNotFoundError):
 
 
 def java_major_version(java: str, timeout_seconds: float = 30.0) -> int:
+    """The major version of `java` (17 for "17.0.15", 8 for "1.8.0_392"), from `java -version`.
+    Raises JavaNotFoundError when it cannot run, fails or prints no version;
+    subprocess.TimeoutExpired when it does not answer within `timeout_seconds`."""
     try:
         result = subprocess.run(
             [java, "-version"], capture_output=True, text=True, timeout=timeout_seconds, check=False

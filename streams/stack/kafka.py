@@ -52,6 +52,7 @@ class Listener:
 
     @property
     def address(self) -> str:
+        """HOST:PORT of the listener."""
         return f"{self.host}:{self.port}"
 
 
@@ -190,26 +191,32 @@ class KafkaNode(ProcessLifecycle):
 
     @property
     def bootstrap_servers(self) -> str:
+        """The bootstrap address clients use: HOST:PORT of the PLAINTEXT listener on loopback."""
         return f"{LOOPBACK_HOST}:{self.port}"
 
     @property
     def config_path(self) -> Path:
+        """The broker's server.properties (rewritten at every start)."""
         return self.base_dir / "config" / "server.properties"
 
     @property
     def data_dir(self) -> Path:
+        """The broker's log directory: topic data and the KRaft metadata."""
         return self.base_dir / "data"
 
     @property
     def logs_dir(self) -> Path:
+        """The folder of the broker's own logs."""
         return self.base_dir / "logs"
 
     @property
     def server_log_path(self) -> Path:
+        """The broker's server.log (log4j), where start-up failures show."""
         return self.logs_dir / "server.log"
 
     @property
     def stdout_log_path(self) -> Path:
+        """The file the broker's stdout and stderr go to."""
         return self.logs_dir / "kafka.out"
 
     @property
@@ -224,19 +231,25 @@ class KafkaNode(ProcessLifecycle):
 
     @property
     def pid(self) -> int | None:
+        """The pid of the broker while it runs, else None."""
         return self._process.pid if self._process is not None and self._process.is_running else None
 
     @property
     def process(self) -> ManagedProcess | None:
+        """The process this object started (None before `start` or after `detach`)."""
         return self._process
 
     @property
     def is_running(self) -> bool:
+        """Whether the broker process this object started is still running."""
         return self._process is not None and self._process.is_running
 
     # -- steps ------------------------------------------------------------
 
     def resolve_jars(self) -> Path:
+        """The folder holding the broker's classpath for its Kafka version, resolved with Maven
+        once into the jars cache. Raises JarResolutionError (with Maven's output) when that
+        fails."""
         return resolve_kafka_jars(
             kafka_version=self.kafka_version,
             cache_dir=self._jars_cache_dir,
@@ -246,6 +259,8 @@ class KafkaNode(ProcessLifecycle):
         )
 
     def write_config(self) -> Path:
+        """Write the broker's server.properties (node id, listeners, data folder, extra listeners
+        and properties); returns its path."""
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(
             render_server_properties(
@@ -332,6 +347,10 @@ class KafkaNode(ProcessLifecycle):
             raise
 
     def wait_ready(self, timeout_seconds: float | None = None) -> None:
+        """Block until the broker answers describe_cluster with a broker and a controller
+        (checked every 0.25 s), up to `timeout_seconds` (default: the node's ready timeout).
+        Raises StackError when it was never started, ProcessExitedError when it exits first and
+        ReadinessTimeoutError when it is not ready in time (both with the end of its logs)."""
         if self._process is None:
             raise StackError("Kafka node was never started")
         timeout_seconds = self.ready_timeout_seconds if timeout_seconds is None else timeout_seconds
@@ -358,6 +377,7 @@ class KafkaNode(ProcessLifecycle):
         )
 
     def log_tail(self, lines: int = 40) -> str:
+        """The last `lines` lines of server.log (for error messages)."""
         return tail_text(self.server_log_path, lines)
 
     def __enter__(self) -> KafkaNode:

@@ -31,6 +31,8 @@ def free_port(host: str = LOOPBACK_HOST) -> int:
 
 
 def port_is_free(port: int, host: str = LOOPBACK_HOST) -> bool:
+    """Whether a listener could bind `host`:`port` now (with SO_REUSEADDR, as the servers bind: a
+    port in TIME_WAIT is free, a live listener even on 0.0.0.0 is not)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # Same option the servers use, so a port in TIME_WAIT after a restart
         # counts as free while a live listener (even on 0.0.0.0) does not.
@@ -86,6 +88,7 @@ def ensure_ports_free(claims: Iterable[PortClaim]) -> None:
 
 
 def tcp_port_open(port: int, host: str = LOOPBACK_HOST, timeout_seconds: float = 0.5) -> bool:
+    """Whether something accepts a TCP connection on `host`:`port` within `timeout_seconds`."""
     try:
         with socket.create_connection((host, port), timeout=timeout_seconds):
             return True

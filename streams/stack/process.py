@@ -159,6 +159,9 @@ class ManagedProcess:
         self._popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Start the process (nothing if it already runs): in a session of its own, stdin from
+        /dev/null, stdout and stderr appended to its log after a dated header line, dying with
+        this process (PDEATHSIG). Raises StackError when it cannot be started."""
         if self.is_running:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,10 +184,15 @@ class ManagedProcess:
 
     @property
     def pid(self) -> int | None:
+        """The pid of the process started (None before `start` or after `detach`), whether it
+        still runs or not."""
         return self._popen.pid if self._popen is not None else None
 
     @property
     def create_time(self) -> float | None:
+        """When the process started (seconds since the epoch, as psutil reports it): with the
+        pid, what tells it from a later process given the same pid; None when not started or
+        already gone."""
         if self._popen is None:
             return None
         try:
@@ -194,10 +202,13 @@ class ManagedProcess:
 
     @property
     def returncode(self) -> int | None:
+        """Its exit status once it has exited (negative: the signal that ended it), None while it
+        runs or when it was not started."""
         return self._popen.poll() if self._popen is not None else None
 
     @property
     def is_running(self) -> bool:
+        """Whether the process started is still running."""
         return self._popen is not None and self._popen.poll() is None
 
     def stop(self, timeout_seconds: float) -> None:
@@ -232,6 +243,7 @@ class ProcessLifecycle:
     stop_timeout_seconds: float
 
     def start(self) -> None:  # pragma: no cover - provided by the owner
+        """Start the service; the owner class provides it."""
         raise NotImplementedError
 
     def stop(self) -> None:

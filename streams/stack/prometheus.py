@@ -122,6 +122,9 @@ class PrometheusServer(HttpServer):
         self.extra_args = tuple(extra_args)
 
     def render_config(self) -> str:
+        """The prometheus.yml this server runs with (written to its folder at every start): its
+        scrape targets and interval, rule files, Alertmanager targets, evaluation interval and
+        job name."""
         return render_prometheus_config(
             scrape_targets=self.scrape_targets,
             rule_files=self.rule_files,
@@ -133,6 +136,8 @@ class PrometheusServer(HttpServer):
         )
 
     def argv(self) -> list[str]:
+        """The command line: config file, TSDB path, the listen address, the lifecycle API (POST
+        /-/reload), then any extra arguments."""
         return [
             self.binary,
             f"--config.file={self.config_path}",
@@ -171,4 +176,6 @@ class PrometheusServer(HttpServer):
         return list(self._api("/api/v1/targets")["data"]["activeTargets"])
 
     def rule_groups(self) -> list[dict[str, Any]]:
+        """The rule groups Prometheus has loaded (/api/v1/rules `groups`: each with its name,
+        file and rules with their health and last error)."""
         return list(self._api("/api/v1/rules")["data"]["groups"])

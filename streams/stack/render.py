@@ -68,6 +68,8 @@ def committed_configs() -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write the committed deploy configs (or with --check, only compare them); the exit status:
+    0 written or up to date, 1 a file differs (with --check, named on stderr)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="report drift instead of writing")
     args = parser.parse_args(argv)

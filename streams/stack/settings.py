@@ -22,6 +22,13 @@ ENV_PREFIX = "KPI_STACK_"
 
 
 class StackSettings(BaseSettings):
+    """The local stack's settings: the state folder (data, logs, the state file), the ports of
+    Kafka (broker and controller), Prometheus and Alertmanager, the worker address Prometheus
+    scrapes and its scrape interval (seconds), the alert webhook, the topics' partition counts,
+    the Kafka version and jars cache, and the start and stop timeouts (seconds). Each also a
+    KPI_STACK_<NAME> variable; pydantic's ValidationError for a value out of range (ports
+    1-65535, positive timeouts and partition counts)."""
+
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
     state_dir: Path = STACK_STATE_DIR

@@ -22,6 +22,10 @@ STATE_FILE_NAME = "state.json"
 
 @dataclass(frozen=True)
 class ComponentRecord:
+    """One component the stack started, as the state file keeps it: its name, pid and creation
+    time (together they identify the process, even after pid reuse), command line, log files, and
+    endpoints to show (`{"bootstrap": ...}` or `{"url": ..., "address": ...}`)."""
+
     name: str
     pid: int
     create_time: float
@@ -32,6 +36,7 @@ class ComponentRecord:
 
     @property
     def is_running(self) -> bool:
+        """Whether that very process still runs (same pid and creation time, not a zombie)."""
         return is_alive(self.pid, self.create_time)
 
 
@@ -43,6 +48,7 @@ class StackState:
 
     @property
     def path(self) -> Path:
+        """The state file, in the state folder."""
         return self.state_dir / STATE_FILE_NAME
 
     @contextmanager
@@ -54,6 +60,8 @@ class StackState:
             yield self
 
     def load(self) -> dict[str, ComponentRecord]:
+        """The recorded components by name; {} when there is no state file or it cannot be read
+        (a truncated file must not block `stack down`)."""
         try:
             raw = json.loads(self.path.read_text())
         except FileNotFoundError:
@@ -70,11 +78,14 @@ class StackState:
         os.replace(tmp, self.path)
 
     def put(self, record: ComponentRecord) -> None:
+        """Record `record` under its name (replacing an earlier one); the file is rewritten
+        atomically."""
         records = self.load()
         records[record.name] = record
         self._save(records)
 
     def forget(self, name: str) -> None:
+        """Remove the component `name` from the file, if recorded."""
         records = self.load()
         if records.pop(name, None) is not None:
             self._save(records)

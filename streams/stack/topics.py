@@ -1,7 +1,7 @@
 """The project's Kafka topics, created idempotently.
 
-Input topics carry one event type each; the dead-letter topic receives events
-that fail to decode or validate. Partition counts are the unit of consumer
+Input topics carry the events of one entity each (kpi.contract.SCHEMAS); the dead-letter
+topic receives events that fail to decode or validate. Partition counts are the unit of consumer
 parallelism: 4 lets a few workers share the load; the dead-letter topic is
 low-volume and read in order, so it has 1.
 """
@@ -30,6 +30,8 @@ def default_topics(
     partitions: int = DEFAULT_PARTITIONS,
     dead_letter_partitions: int = DEFAULT_DEAD_LETTER_PARTITIONS,
 ) -> tuple[TopicSpec, ...]:
+    """The topics the local stack creates: every input topic of the event contract with
+    `partitions` partitions, and the dead-letter topic with `dead_letter_partitions`."""
     return (
         *(TopicSpec(name, partitions) for name in INPUT_TOPICS),
         TopicSpec(DEAD_LETTER_TOPIC, dead_letter_partitions),

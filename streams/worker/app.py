@@ -21,11 +21,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from streams.settings import Settings
 from streams.worker.wall import wall_response
-from streams.worker.batching import BatchHooks, BatchingApp, FirstOffsets
+from streams.worker.batching import BatchHooks, BatchingApp
 from streams.worker.checkpoints import CheckpointStore
 from streams.worker.clients import credentials
 from streams.worker.engines import DeadLetter, PartitionEngines
 from streams.worker.exchange import PartialsExchange, new_worker_id
+from streams.worker.first_offsets import FirstOffsets
 from streams.worker.kafka import FaustGroup, FaustProducer, KafkaCheckpointReader, follow_partials
 from streams.worker.logs import RateLimitFilter
 from streams.worker.metrics import build_registry

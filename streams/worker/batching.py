@@ -21,69 +21,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from kpi.partial import TP
+from streams.worker.first_offsets import FirstOffsets
 
 log = logging.getLogger("kpi_monitor.worker")
 
 # (topic, partition, records) where records have .offset and .value (and .key, .timestamp)
 BatchHandler = Callable[[str, int, Sequence[Any]], object]
-
-
-class FirstOffsets:
-    """Restored partitions whose first fetched batch is still to be checked against the
-    offset their restored state ends at, and the offset each was already sent back to once.
-
-    Only a restored partition's first batch is checked: later gaps in offsets are
-    transaction markers or compaction, not missing records.
-    """
-
-    def __init__(self) -> None:
-        self._expected: dict[TP, int] = {}
-        self._sought_back: dict[TP, int] = {}
-
-    def expect(self, tp: TP, offset: int) -> None:
-        """`tp` was restored from a checkpoint whose state ends before `offset`."""
-        self._expected[tp] = offset
-        self._sought_back.pop(tp, None)
-
-    def forget(self, tp: TP) -> None:
-        """`tp` was revoked, or starts without a checkpoint: nothing to check."""
-        self._expected.pop(tp, None)
-        self._sought_back.pop(tp, None)
-
-    def offset_to_verify(self, tp: TP) -> int | None:
-        """The offset `tp`'s next batch must start at, until a batch reached it; else None."""
-        return self._expected.get(tp)
-
-    def seek_back_to(self, tp: TP, first_offset: int) -> int | None:
-        """The offset to seek `tp` back to before handing over a batch starting at `first_offset`, else None.
-
-        A batch from past the restored offset means a commit ran ahead of its checkpoint: go
-        back once rather than lose the records in between. Fetched from past it again, the
-        records are gone (retention): continue without them, logged.
-        """
-        expected = self._expected.get(tp)
-        if expected is None or first_offset <= expected:
-            return None
-        if self._sought_back.get(tp) != expected:
-            self._sought_back[tp] = expected
-            log.warning("%s-%d: fetched from offset %d but the state ends at %d; seeking back", tp[0], tp[1], first_offset, expected)
-            return expected
-        log.warning("%s-%d: offsets %d..%d are gone (retention); continuing without them", tp[0], tp[1], expected, first_offset - 1)
-        return None
-
-    def handed_over(self, tp: TP, last_offset: int) -> None:
-        """A batch of `tp` ending at `last_offset` went to the engines: once it reaches the
-        restored offset (rather than being all re-read records), the check is done."""
-        expected = self._expected.get(tp)
-        if expected is not None and last_offset >= expected:
-            del self._expected[tp]
 
 
 @dataclass
@@ -94,13 +44,14 @@ class BatchHooks:
     its state; must not raise on bad input. `is_restored(tp)`: whether `tp`'s checkpointed
     state is installed. `ensure_restored()`: install the state of every assigned partition
     not yet restored (raises if the checkpoints cannot be read). `first_offsets`: the
-    seek-back bookkeeping, fed by the restores.
+    seek-back bookkeeping, the very instance the restores feed (the `CheckpointStore`'s):
+    no default, so a consumer cannot silently read one nobody writes.
     """
 
     handle_batch: BatchHandler
     is_restored: Callable[[TP], bool]
     ensure_restored: Callable[[], Awaitable[None]]
-    first_offsets: FirstOffsets = field(default_factory=FirstOffsets)
+    first_offsets: FirstOffsets
 
 
 def unread(batch: Sequence[Any], read_offset: int | None) -> Sequence[Any]:
@@ -114,7 +65,7 @@ def unread(batch: Sequence[Any], read_offset: int | None) -> Sequence[Any]:
 class BatchConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer with its per-record drain loop replaced by a per-batch one."""
 
-    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - run by Faust's Fetcher
+    async def _drain_messages(self, fetcher: Any) -> None:
         hooks = cast(BatchingApp, self.app).batch_hooks
         if hooks is None:
             raise RuntimeError("BatchingApp started without BatchHooks (call use_hooks before starting it)")

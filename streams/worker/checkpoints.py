@@ -25,8 +25,8 @@ from typing import Protocol
 
 from kpi.partial import TP
 from streams.settings import Settings
-from streams.worker.batching import FirstOffsets
 from streams.worker.engines import PartitionEngines
+from streams.worker.first_offsets import FirstOffsets
 
 log = logging.getLogger("kpi_monitor.worker")
 

@@ -59,6 +59,30 @@ def test_a_compiled_module_older_than_its_source_is_reported(tmp_path: Path) -> 
     assert stale_compiled_modules(tmp_path, ("engine", "series", "fresh")) == []  # nothing compiled: sources run
 
 
+def test_a_mypyc_runtime_no_compiled_module_loads_is_reported(tmp_path: Path) -> None:
+    so = EXTENSION_SUFFIXES[0]
+    checkout, package = tmp_path, tmp_path / "kpi"
+    package.mkdir()
+    (checkout / "setup.py").write_text("")
+    _touch(package / "engine.py", 1000)
+    # A shim names the runtime it loads (as mypyc's shims do: the hash of the module set).
+    (package / f"engine{so}").write_bytes(b"\x00ELF...PyInit_engine\x00" + b"1d225957e447c67045dc__mypyc\x00...")
+    os.utime(package / f"engine{so}", (2000, 2000))
+    _touch(checkout / f"1d225957e447c67045dc__mypyc{so}", 1999)  # copied just before the shims: needed
+    _touch(checkout / f"18d7e3c86b48edcfbcb3__mypyc{so}", 500)  # a build of another module set
+    left = f"18d7e3c86b48edcfbcb3__mypyc{so} is left over: no compiled kpi module loads it (mypyc's runtime of an earlier build)"
+    assert stale_compiled_modules(package, ("engine",)) == [left]
+    (package / f"engine{so}").unlink()  # pure Python now: no runtime is needed
+    assert stale_compiled_modules(package, ("engine",)) == [
+        f"18d7e3c86b48edcfbcb3__mypyc{so} is left over: nothing in kpi/ is compiled (mypyc's runtime of an earlier build)",
+        f"1d225957e447c67045dc__mypyc{so} is left over: nothing in kpi/ is compiled (mypyc's runtime of an earlier build)",
+    ]
+    assert "*__mypyc*.so" in message([left])
+    # Outside a source checkout (site-packages), other projects' runtimes are not ours to judge.
+    (checkout / "setup.py").unlink()
+    assert stale_compiled_modules(package, ("engine",)) == []
+
+
 def test_the_pure_python_switch_imports_sources_over_compiled_modules(tmp_path: Path) -> None:
     # A copy of the package whose engine has a "compiled module" that cannot load: only the
     # switch makes `import kpi.engine` take the source.

@@ -48,6 +48,15 @@ def test_the_valid_table_covers_every_type() -> None:
     assert set(VALID) == set(contract.SCHEMAS)
 
 
+def test_topics_and_their_keys_follow_the_schemas() -> None:
+    # By hand from SCHEMAS: the topics in the order their first event type is listed.
+    assert contract.TOPICS == ("tickets", "surveys", "orders", "customers")
+    assert list(contract.TOPIC_KEYS) == list(contract.TOPICS)
+    for etype, (topic, required, _) in contract.SCHEMAS.items():
+        # Every event of a topic carries its partition key, so it can be keyed (and routed) by it.
+        assert contract.TOPIC_KEYS[topic] in required, etype
+
+
 @pytest.mark.parametrize("etype", sorted(VALID))
 def test_every_type_decodes(etype: str) -> None:
     event = decode(raw(etype))

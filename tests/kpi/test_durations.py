@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpi.durations import DurationSyntax
+from kpi.durations import DAY_SECONDS, DurationSyntax
 from kpi.windows import SETTINGS_DURATION
 from streams.codegen.durations import PROMETHEUS_DURATION
-
-# The generator's flags (streams/generator/timefmt.py): fractions and milliseconds too.
-GENERATOR_DURATION = DurationSyntax(units=("ms", "s", "m", "h", "d"), bare_seconds=True, fractions=True, spaces=True)
+from streams.generator.timefmt import CLI_DURATION as GENERATOR_DURATION  # fractions and milliseconds too
 
 # The three hand-written parsers this one replaced, as references: (regex, unit -> seconds).
 REFERENCES = [
@@ -55,3 +55,17 @@ def test_each_syntax_reads_what_its_old_parser_read(text: str) -> None:
 def test_an_unknown_unit_is_refused_when_the_syntax_is_declared() -> None:
     with pytest.raises(ValueError, match="unknown duration units"):
         DurationSyntax(units=("fortnight",))
+
+
+def test_day_seconds_is_defined_once() -> None:
+    # kpi.durations holds it as a Final, which mypyc inlines into the compiled modules that
+    # import it; a second definition (business_hours once had its own) could drift.
+    root = Path(__file__).resolve().parents[2]
+    defining = []
+    for path in sorted([*root.glob("kpi/*.py"), *root.glob("streams/**/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            if any(isinstance(t, ast.Name) and t.id == "DAY_SECONDS" for t in targets):
+                defining.append(path.relative_to(root).as_posix())
+    assert defining == ["kpi/durations.py"]
+    assert DAY_SECONDS == 24 * 60 * 60

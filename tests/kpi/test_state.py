@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import random
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi import state
+from kpi.aggregates import GroupAgg
 from kpi.config import EngineConfig, SeriesSpec
 from kpi.engine import Engine
 from kpi.formulas import kpi_rows
 from kpi.sla import SlaPolicy
 from kpi.sketches import EXACT_LIMIT
+from kpi.snapshots import GroupCounts
 
 from .data import checkpoint_v1
 from .kpi_streamgen import SLA, arrival_order, generate, with_duplicates
@@ -132,6 +136,26 @@ def test_todays_writer_writes_the_version_1_layout() -> None:
     assert state.loads(written) == state.loads(checkpoint_v1.BLOB.read_bytes())
 
 
+def test_a_groups_snapshot_holds_every_integer_field_of_group_agg() -> None:
+    # GroupCounts mirrors GroupAgg's counts and sums by hand: a field added to one and not
+    # the other (or not copied in snapshot/from_snapshot) would vanish at every restore.
+    # Its fields as declared (compiled with mypyc, the class has no __slots__ attribute).
+    source = ast.parse((Path(__file__).resolve().parents[2] / "kpi" / "aggregates.py").read_text())
+    cls = next(n for n in source.body if isinstance(n, ast.ClassDef) and n.name == "GroupAgg")
+    slots = next(ast.literal_eval(n.value) for n in cls.body if isinstance(n, ast.Assign) and n.targets[0].id == "__slots__")
+    fresh = GroupAgg()
+    integer_fields = [name for name in slots if isinstance(getattr(fresh, name), int)]
+    assert len(integer_fields) == 14  # the sketches (None until a value) are not among them
+    assert list(GroupCounts.__struct_fields__) == integer_fields
+    g = GroupAgg()
+    for i, name in enumerate(integer_fields):
+        setattr(g, name, 1000 + i)  # a distinct value per field, so a swap shows too
+    snapshot = g.snapshot()
+    assert [getattr(snapshot.counts, name) for name in integer_fields] == [1000 + i for i in range(14)]
+    restored = GroupAgg.from_snapshot(snapshot)
+    assert [getattr(restored, name) for name in integer_fields] == [1000 + i for i in range(14)]
+
+
 def _paths(obj, path=()):
     """Every (path, value) of a JSON value, the root included."""
     yield path, obj
@@ -182,6 +206,29 @@ def test_a_corrupt_state_raises_state_error_and_nothing_else(picks) -> None:
         state.restore_engine(corrupt, checkpoint_v1.CONFIG, checkpoint_v1.SPECS)
     except state.StateError:
         pass
+
+
+@pytest.mark.parametrize(
+    ("raised", "escapes"),
+    [(KeyError, False), (IndexError, False), (TypeError, False), (ValueError, False), (OverflowError, False),
+     (MemoryError, True), (RecursionError, True), (AssertionError, True), (NotImplementedError, True)],
+)
+def test_only_what_bad_input_raises_becomes_state_error(monkeypatch, raised, escapes) -> None:
+    # Parts that do not fit together make the classes raise lookup, type and value errors:
+    # one corrupt state. Running out of memory or a bug in the restore is not a corrupt
+    # checkpoint, and as StateError it would reset the partition without a trace.
+    class FailingEngine:
+        @staticmethod
+        def from_snapshot(*args):
+            raise raised("from the restore")
+
+    monkeypatch.setattr(state, "Engine", FailingEngine)
+    if escapes:
+        with pytest.raises(raised, match="from the restore"):
+            state.restore_engine(_V1, checkpoint_v1.CONFIG, checkpoint_v1.SPECS)
+    else:
+        with pytest.raises(state.StateError, match=f"corrupt state: {raised.__name__}: .*from the restore"):
+            state.restore_engine(_V1, checkpoint_v1.CONFIG, checkpoint_v1.SPECS)
 
 
 @given(blob=st.one_of(st.binary(max_size=64), st.binary(max_size=64).map(lambda b: zlib.compress(b))))

@@ -6,7 +6,7 @@
 Builds one engine with the worker's default series (5m, 1h, 24h trailing windows) from a
 deterministic stream: tickets created, replied to, resolved and reopened; customers signing
 up, churning, active and using features; surveys and orders. Then times, best of --repeat,
-what `streams/processor.py` does at a checkpoint (`state.dumps(engine_state(...))`) and at a
+what `streams/worker/engines.py` does at a checkpoint (`state.dumps(engine_state(...))`) and at a
 restore (`restore_engine(state.loads(blob))`), and prints one JSON line.
 """
 

@@ -12,6 +12,8 @@ from streams.codegen.model import Model
 
 
 def build_dashboards(model: Model) -> dict[str, dict[str, Any]]:
+    """File name (`<uid>.json`) -> dashboard JSON (a dict, ready for `writer.json_text`) of the
+    wall, support-ops and pipeline dashboards the spec's `grafana:` section names."""
     return {
         f"{model.grafana.wall.uid}.json": wall.build(model),
         f"{model.grafana.support_ops.uid}.json": support_ops.build(model),

@@ -26,6 +26,8 @@ NO_DATA = "NO DATA"
 
 
 def datasource(model: Model) -> dm.DataSourceRef:
+    """The Prometheus datasource every panel queries: the uid the spec's `grafana:` section gives
+    (provisioned by `provisioning.datasources`)."""
     return dm.DataSourceRef(type_val="prometheus", uid=model.grafana.datasource_uid)
 
 
@@ -54,6 +56,8 @@ class Panels:
         self._x = self._row_height = 0
 
     def row(self, title: str) -> None:
+        """Start a new, expanded row titled `title` on its own grid line (full width, height 1);
+        the following panels go below it."""
         if self._x:
             self._newline()
         row = db.Row(title).collapsed(False).grid_pos(dm.GridPos(h=1, w=GRID_WIDTH, x=0, y=self._y)).id(self._next_id)
@@ -62,11 +66,17 @@ class Panels:
         self.items.append(("row", row))
 
     def add(self, builder: Any, w: int, h: int) -> Any:
+        """Place `builder` (a panel builder) at the next free grid position, `w` of 24 columns
+        wide and `h` grid units high (a new line when it does not fit), with the dashboard's
+        datasource and the next panel id; returns `builder`."""
         self.items.append(("panel", self._position(builder.datasource(self.ds), w, h)))
         return builder
 
     # -- queries ---------------------------------------------------------------------
     def query(self, expr: str, legend: str | None = None, ref: str = "A", *, instant: bool = False, table_format: bool = False):
+        """A Prometheus query of `expr`: ref id `ref`, legend `legend` (Grafana's `{{label}}`
+        template; None: Grafana's default), a range query unless `instant` or `table_format` (a
+        table needs one instant sample per series)."""
         q = prometheus.Dataquery().expr(expr).ref_id(ref).datasource(self.ds)
         if legend is not None:
             q = q.legend_format(legend)
@@ -78,6 +88,11 @@ class Panels:
     def stat(self, title: str, expr: str, *, unit: str = "none", thresholds: list[tuple[float | None, str]] | None = None,
              description: str = "", decimals: int | None = None, legend: str | None = None, w: int = 6, h: int = 6,
              value_size: int | None = None, red_when_empty: bool = False) -> Any:
+        """Add a stat panel: the last value of `expr` as one big number, its background coloured
+        by `thresholds` ((lower bound or None for the base, colour) steps, ascending; one blue
+        step when None), in Grafana `unit` ("percentunit", "s", "none"). `red_when_empty`: a
+        query without series shows NO DATA in red rather than the base colour (a wall tile must
+        not look healthy without data). Returns the panel builder."""
         panel = (
             stat.Panel()
             .title(title)
@@ -108,6 +123,9 @@ class Panels:
     def timeseries(self, title: str, queries: list[tuple[str, str]], *, unit: str = "none", description: str = "",
                    thresholds: list[tuple[float | None, str]] | None = None, w: int = 12, h: int = 8,
                    min_value: float | None = None, max_value: float | None = None) -> Any:
+        """Add a time-series panel: one line per (expr, legend) of `queries` (ref ids A, B, ...),
+        in `unit`, with `thresholds` drawn as dashed lines and optional fixed axis bounds
+        `min_value`/`max_value`. Returns the panel builder."""
         panel = (
             timeseries.Panel()
             .title(title)
@@ -129,6 +147,9 @@ class Panels:
 
     def table(self, title: str, expr: str, *, value_name: str, description: str = "", unit: str = "none",
               thresholds: list[tuple[float | None, str]] | None = None, w: int = 12, h: int = 8) -> Any:
+        """Add a table of `expr`'s series now (instant, one row per label set): the value column
+        renamed `value_name`, the time column hidden, sorted by value descending, cells coloured
+        by `thresholds` (default: green, red from 1). Returns the panel builder."""
         panel = (
             table.Panel()
             .title(title)

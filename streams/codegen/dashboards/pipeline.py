@@ -13,6 +13,10 @@ from streams.codegen.promql import eq, sel
 
 
 def build(model: Model) -> dict[str, Any]:
+    """The pipeline-health dashboard's JSON, in rows: now (workers up, data age, evaluation age,
+    event-to-metric and consumer lag, dead-letter failures), throughput and lag, late, rejected
+    and dead-lettered events, scale-out and durable state, evaluation and state. Its thresholds
+    are the spec's `pipeline:` limits (the numbers the pipeline alerts use)."""
     pl = model.pipeline
     p = Panels(model)
     stale = pl.stale_max_age.seconds

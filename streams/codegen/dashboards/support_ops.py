@@ -36,6 +36,9 @@ def _by(metric: str, label: str) -> str:
 
 
 def variables(model: Model) -> list[Any]:
+    """The dashboard's variables: team and channel (multi-select, values from the
+    `tickets_created` gauge's labels), priority (the spec's SLA priorities) and the KPI window
+    (the spec's windows; 1h selected when there is one)."""
     ds = dm.DataSourceRef(type_val="prometheus", uid=model.grafana.datasource_uid)
     created_24h = kpi("tickets_created")
 
@@ -62,6 +65,9 @@ def variables(model: Model) -> list[Any]:
 
 
 def build(model: Model) -> dict[str, Any]:
+    """The support-operations dashboard's JSON, in rows: SLA state now by team and priority
+    (breached, at risk, open), SLA attainment, resolution and first-response times, customer
+    satisfaction and first-contact resolution, volume; filtered by the `variables`."""
     p = Panels(model)
     team_prio = (_var_matcher("team", TEAM), _var_matcher("priority", PRIORITY_VAR))
 

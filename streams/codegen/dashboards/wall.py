@@ -19,6 +19,8 @@ PANEL_HEIGHT = 6
 
 
 def build(model: Model) -> dict[str, Any]:
+    """The wall dashboard's JSON, for kiosk mode: the wall's tiles (`wall_tiles`, the same the
+    /wall page shows) as big stat panels laid out in even rows, red when a tile has no data."""
     p = Panels(model)
     tiles = wall_tiles(model)
     start = 0

@@ -43,6 +43,15 @@ class Source:
 
 @dataclass(frozen=True)
 class Tile:
+    """One tile of the wall, for the dashboard and the /wall page alike.
+
+    `key`: stable id ("kpi:nps", ...). `title`: as shown. `promql`: the dashboard's query. `source`:
+    the /metrics series the page reads (None: only Prometheus can answer, dashboard only). `unit`:
+    Grafana's unit ("percentunit", "s", "none"); `decimals` shown. `thresholds`: (lower bound or
+    None for the base, colour) steps, ascending. `description`: the dashboard's tooltip; `target`:
+    the target in words for the page's footer.
+    """
+
     key: str
     title: str
     promql: str
@@ -126,6 +135,9 @@ def wall_tiles(model: Model) -> list[Tile]:
 
 
 def kpi_tile(k: KpiTarget) -> Tile:
+    """The tile of one KPI target of the spec: the overall series over the target's window,
+    coloured by its limit (red past it) and its `warn` band (amber), described with the minimum
+    sample its alert needs."""
     side = "≥" if k.direction == "min" else "≤"
     description = f"Overall, last {k.window}. Target: {side} {format_threshold(k.limit, k.unit)}"
     target = f"target {side} {format_threshold(k.limit, k.unit)}"
@@ -153,6 +165,8 @@ def kpi_thresholds(k: KpiTarget) -> Thresholds:
 
 
 def format_threshold(value: float, unit: Unit) -> str:
+    """A threshold as people read it in `unit`: a ratio as a percent (0.95 -> 95%), seconds as a
+    duration (14400 -> 4h), anything else as the shortest exact number."""
     if unit == "percentunit":
         return f"{value * 100:g}%"
     if unit == "s":

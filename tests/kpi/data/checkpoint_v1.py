@@ -1,7 +1,7 @@
 """The events behind `checkpoint-v1.zlib`, a worker checkpoint written before the state
 codec moved into the classes that own the state (state format version 1).
 
-`checkpoint-v1.zlib` is what `streams/processor.py` wrote at offset `OFFSET`:
+`checkpoint-v1.zlib` is what `streams/processor.py` (today `streams/worker/engines.py`) wrote at offset `OFFSET`:
 `state.dumps({"offset": OFFSET, "engine": state.engine_state(engine, SPECS)})` for an
 engine that had processed `prefix()`. It was made once, by `python -m
 tests.kpi.data.checkpoint_v1` at the commit that added it, and must never be

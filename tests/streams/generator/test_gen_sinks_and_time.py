@@ -14,7 +14,7 @@ from streams.generator.timefmt import (
     Rfc3339MsFormatter,
     epoch_ms,
     format_rfc3339_ms,
-    parse_duration_seconds,
+    parse_cli_duration_seconds,
     parse_rfc3339_seconds,
 )
 
@@ -134,13 +134,13 @@ def test_epoch_ms_truncates_like_the_text_form():
     [("90", 90), ("90s", 90), ("1.5m", 90), ("10m", 600), ("2h", 7200), ("1d", 86400), ("250ms", 0.25)],
 )
 def test_parse_duration(text, seconds):
-    assert parse_duration_seconds(text) == pytest.approx(seconds)
+    assert parse_cli_duration_seconds(text) == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize("text", ["", "soon", "-5s", "10 minutes", "1e3"])
 def test_parse_duration_rejects(text):
     with pytest.raises(ConfigError):
-        parse_duration_seconds(text)
+        parse_cli_duration_seconds(text)
 
 
 def test_parse_rfc3339():

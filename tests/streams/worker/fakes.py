@@ -5,11 +5,13 @@ are proven against the real broker by tests/streams/test_worker.py and its neigh
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Mapping, Sequence
 
 import orjson
 
 from kpi.partial import TP
+from streams.worker.first_offsets import FirstOffsets
 
 NOW = 1_795_000_000.0
 
@@ -104,3 +106,10 @@ class FakeGroup:
 
     def all_partitions(self) -> set[TP] | None:
         return self.partitions
+
+
+def seek_back_target(first_offsets: FirstOffsets, tp: TP) -> int | None:
+    """Where a fetch of `tp` from far past its restored state would be sent back to (None:
+    its first batch is not checked any more), asked of a copy so the original's one
+    seek-back stays unspent."""
+    return copy.deepcopy(first_offsets).seek_back_to(tp, 2**62)

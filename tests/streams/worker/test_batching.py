@@ -11,9 +11,12 @@ import asyncio
 from collections import defaultdict, deque
 from types import SimpleNamespace
 
+import pytest
+
 from kpi.partial import TP
-from streams.worker.batching import BatchConsumer, BatchHooks, FirstOffsets, unread
-from tests.streams.worker.fakes import Rec
+from streams.worker.batching import BatchConsumer, BatchHooks, unread
+from streams.worker.first_offsets import FirstOffsets
+from tests.streams.worker.fakes import Rec, seek_back_target
 
 S0, S1 = TP("surveys", 0), TP("surveys", 1)
 
@@ -39,7 +42,17 @@ def test_first_offsets_seek_back_once_then_continue_past_a_gap() -> None:
     first.expect(S0, 5)  # restored again (a later assignment): one more seek allowed
     assert first.seek_back_to(S0, 8) == 5
     first.forget(S0)
-    assert first.offset_to_verify(S0) is None and first.seek_back_to(S0, 8) is None
+    assert first.seek_back_to(S0, 8) is None
+
+
+def test_the_hooks_need_the_seek_back_bookkeeping_the_restores_feed() -> None:
+    # No default instance: a consumer holding its own FirstOffsets, which no restore ever
+    # fills, would silently never seek back.
+    async def ensure_restored() -> None:
+        pass
+
+    with pytest.raises(TypeError, match="first_offsets"):
+        BatchHooks(lambda topic, partition, records: None, lambda tp: True, ensure_restored)  # type: ignore[call-arg]
 
 
 class FakeFaustConsumer:
@@ -80,7 +93,7 @@ class Worker:
         self.restored = set(restored)
         self.restore = dict(restore or {})
         self.restores = 0
-        self.hooks = BatchHooks(self.handle, lambda tp: tp in self.restored, self.ensure_restored)
+        self.hooks = BatchHooks(self.handle, lambda tp: tp in self.restored, self.ensure_restored, FirstOffsets())
         self.on_restore = lambda: None
 
     def handle(self, topic: str, partition: int, records) -> str:
@@ -108,7 +121,7 @@ def test_a_partition_is_restored_before_its_first_batch_and_a_fetch_past_its_sta
     assert w.restores == 1
     assert consumer.seeks == [(S0, 5)]
     assert w.handled == [("surveys", 0, [5, 6, 7, 8, 9]), ("surveys", 0, [10])]
-    assert consumer._read_offset[S0] == 10 and w.hooks.first_offsets.offset_to_verify(S0) is None
+    assert consumer._read_offset[S0] == 10 and seek_back_target(w.hooks.first_offsets, S0) is None
 
 
 def test_records_gone_by_retention_are_skipped_after_one_seek_back(caplog) -> None:

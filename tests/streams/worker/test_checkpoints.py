@@ -13,10 +13,10 @@ import pytest
 from kpi import state
 from kpi.partial import TP
 from streams.settings import Settings
-from streams.worker.batching import FirstOffsets
 from streams.worker.checkpoints import CheckpointStore, checkpoint_key
 from streams.worker.engines import PartitionEngines
-from tests.streams.worker.fakes import NOW, FakeCommitter, FakeProducer, FakeReader, Rec, survey
+from streams.worker.first_offsets import FirstOffsets
+from tests.streams.worker.fakes import NOW, FakeCommitter, FakeProducer, FakeReader, Rec, seek_back_target, survey
 
 S0, S1, S2 = TP("surveys", 0), TP("surveys", 1), TP("surveys", 2)
 
@@ -61,20 +61,20 @@ def test_each_assigned_partition_is_restored_started_empty_or_reset() -> None:
 
 
 def test_a_restored_partitions_first_batch_is_checked_against_its_checkpoints_offset_once() -> None:
-    """The bookkeeping the batch consumer's seek-back reads (was `Processor.offset_to_verify`)."""
+    """The bookkeeping the batch consumer's seek-back reads, fed by the restores."""
     s = store(FakeReader({S0: checkpoint_of(S0, 3)}))
     first = s._first_offsets
     asyncio.run(s.on_assigned([S0, S1]))
-    assert first.offset_to_verify(S0) == 3 and first.offset_to_verify(S1) is None  # S1 started empty
+    assert seek_back_target(first, S0) == 3 and seek_back_target(first, S1) is None  # S1 started empty
     # The committed offset was behind the checkpoint: offsets 1 and 2 come again, and are skipped.
     batch = [Rec(1, survey("0-1", NOW - 29)), Rec(2, survey("0-2", NOW - 28))]
     assert first.seek_back_to(S0, batch[0].offset) is None
     assert s.engines.handle_batch("surveys", 0, batch) == "skipped"
     first.handed_over(S0, batch[-1].offset)
-    assert first.offset_to_verify(S0) == 3  # nothing reached the restored offset yet
+    assert seek_back_target(first, S0) == 3  # nothing reached the restored offset yet
     assert s.engines.handle_batch("surveys", 0, [Rec(3, survey("0-3", NOW - 27))]) == "accepted"
     first.handed_over(S0, 3)
-    assert first.offset_to_verify(S0) is None  # only the first batch is checked
+    assert seek_back_target(first, S0) is None  # only the first batch is checked
 
 
 def test_a_revoked_partition_is_forgotten_and_a_kept_one_keeps_its_state() -> None:
@@ -84,7 +84,7 @@ def test_a_revoked_partition_is_forgotten_and_a_kept_one_keeps_its_state() -> No
     s.engines.handle("surveys", 0, 3, survey("0-3", NOW - 20))
     asyncio.run(s.on_assigned([S0]))  # S1 moved to another worker
     assert s.restored == {S0} and sorted(s.engines.engines) == [S0]
-    assert s._first_offsets.offset_to_verify(S1) is None
+    assert seek_back_target(s._first_offsets, S1) is None
     assert s.engines.next_offsets[S0] == 4  # kept in memory, not restored over
     assert reader.asked == [[S0, S1]]
 

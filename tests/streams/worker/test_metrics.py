@@ -12,7 +12,7 @@ import pytest
 from kpi.partial import TP, KpiSnapshot
 from kpi.sla import LiveSla
 from streams.settings import Settings
-from streams.worker.batching import FirstOffsets
+from streams.worker.first_offsets import FirstOffsets
 from streams.worker.checkpoints import CheckpointStore
 from streams.worker.engines import DeadLetter, Evaluation, PartitionEngines
 from streams.worker.exchange import PartialsExchange

@@ -30,3 +30,18 @@ def test_importing_the_worker_loads_no_local_stack_code() -> None:
     loaded = set(json.loads(result.stdout))
     assert "streams.worker.app" in loaded and "faust" in loaded  # the import did run
     assert not {m for m in loaded if m.startswith(("streams.stack", "streams.codegen", "streams.generator"))}
+
+
+def test_durable_state_does_not_depend_on_faust() -> None:
+    # The checkpoints and their seek-back bookkeeping are plain Python over small Kafka
+    # protocols: only the adapters (kafka.py) and the app and its consumer import Faust.
+    code = (
+        "import json, sys\n"
+        "import streams.worker.checkpoints, streams.worker.first_offsets\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT, env=env, timeout=120, check=True)
+    loaded = set(json.loads(result.stdout))
+    assert "streams.worker.checkpoints" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("faust", "aiokafka", "mode")}
