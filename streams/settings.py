@@ -214,6 +214,7 @@ class Settings(BaseSettings):
         return max(1.0, float(parse_duration_seconds(self.state.checkpoint_interval)))
 
     def shutdown_timeout_seconds(self) -> float:
+        """How long a stop may take (1 to 600 s) before the worker exits anyway (streams/worker/shutdown.py)."""
         return float(parse_duration_seconds(self.shutdown_timeout))
 
     def session_timeout_seconds(self) -> float:

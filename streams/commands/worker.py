@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     """`kpi-monitor worker`'s entry point: load and check the settings (2, the mistakes named, on
     invalid configuration), redact secrets from the logs, check Kafka and the topics (3 when
     unreachable or missing), create the internal checkpoint and partials topics (3 when that
-    fails), then run the Faust worker until it stops (0)."""
+    fails), then run the Faust worker until it stops: 0, or from its shutdown watchdog 4 when a
+    stop outlasts `shutdown_timeout` and 128 + the signal's number on a second signal
+    (streams/worker/shutdown.py, docs/operations.md#exit-codes)."""
     from kpi.errors import ConfigError
     from streams.settings_sources import load_settings
 

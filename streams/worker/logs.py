@@ -152,6 +152,7 @@ class RateLimitFilter(logging.Filter):
         return self.limiter.interval_seconds
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Whether `record` is written (logging's filter protocol); may append the held-back count to it."""
         if record.levelno < self.min_level:
             return True
         # One decision per record, however many handlers carry this filter.

@@ -225,6 +225,7 @@ class BoundedWorker(faust.Worker):
         self.log_filter = log_filter
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        """mode replaced the root handlers: put the rate limit on the new ones."""
         super().on_setup_root_logger(logger, level)
         if self.log_filter is not None:
             self.log_filter.install(logger)
@@ -241,5 +242,6 @@ class BoundedWorker(faust.Worker):
         self.watchdog.exit_now(signum)
 
     def on_worker_shutdown(self) -> None:
+        """Every way out of the worker (a crash too) runs under the watchdog."""
         self.watchdog.arm("the worker stopped")
         super().on_worker_shutdown()
