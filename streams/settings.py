@@ -30,6 +30,7 @@ DEFAULT_DEAD_LETTER_TOPIC = "kpi-dead-letter"
 # The TOML file `load_settings` checked (the --config flag); else $KPI_CONFIG_FILE is read.
 CONFIG_FILE: ContextVar[str | None] = ContextVar("kpi_config_file", default=None)
 _STRICT = ConfigDict(extra="forbid")
+MIN_SHUTDOWN_SECONDS, MAX_SHUTDOWN_SECONDS = 1, 600
 
 
 class KafkaSettings(BaseModel):
@@ -138,6 +139,10 @@ class Settings(BaseSettings):
     # Faust's per-record agent path; same delivery guarantees, several times the throughput.
     consumer_batching: bool = True
     data_dir: Path = Path("var/worker")
+    # How long a stop (SIGTERM, SIGINT) may take before the worker exits anyway, with what it
+    # could not write logged (streams/worker/shutdown.py). Keep it below your supervisor's
+    # kill timeout (Kubernetes terminationGracePeriodSeconds, systemd TimeoutStopSec).
+    shutdown_timeout: str = "10s"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("trailing_windows", "at_risk_horizons")
@@ -157,6 +162,17 @@ class Settings(BaseSettings):
                 "ahead would make every on-time event of its partition late"
             )
         return self
+
+    @field_validator("shutdown_timeout")
+    @classmethod
+    def _shutdown_bounded(cls, value: str) -> str:
+        seconds = parse_duration_seconds(value)
+        if not MIN_SHUTDOWN_SECONDS <= seconds <= MAX_SHUTDOWN_SECONDS:
+            raise ValueError(
+                f"must be between {MIN_SHUTDOWN_SECONDS}s and {MAX_SHUTDOWN_SECONDS // 60}m, got {value}: "
+                "a shutdown needs a moment to write its last checkpoint, and must still finish"
+            )
+        return value
 
     @field_validator("grace", "evaluation_interval", "max_future")
     @classmethod
@@ -196,6 +212,10 @@ class Settings(BaseSettings):
 
     def checkpoint_interval_seconds(self) -> float:
         return max(1.0, float(parse_duration_seconds(self.state.checkpoint_interval)))
+
+    def shutdown_timeout_seconds(self) -> float:
+        """How long a stop may take (1 to 600 s) before the worker exits anyway (streams/worker/shutdown.py)."""
+        return float(parse_duration_seconds(self.shutdown_timeout))
 
     def session_timeout_seconds(self) -> float:
         return max(6.0, float(parse_duration_seconds(self.kafka.session_timeout)))

@@ -7,6 +7,7 @@ import logging
 import sys
 
 EXIT_BAD_CONFIGURATION = 2
+EXIT_KAFKA_UNUSABLE = 3  # unreachable, TLS or SASL refused, internal topics not creatable
 
 EPILOG = """\
 configuration: environment variables KPI_* (nested with __) and/or a TOML file:
@@ -17,6 +18,10 @@ See docs/configuration.md for every setting. Secrets (SASL password, key passwor
 are never logged. A KPI_* variable or TOML key that names no setting, a value that does
 not validate and a TOML syntax error each stop the worker with one "invalid
 configuration" message naming the variable or file and line (exit 2).
+
+exit codes: 0 stopped; 1 crashed; 2 invalid configuration; 3 Kafka unusable at start;
+  4 a stop did not finish within shutdown_timeout (what was not written is logged);
+  130/143 a second SIGINT/SIGTERM during a stop. docs/operations.md#exit-codes
 
 examples:
   kpi-monitor worker
@@ -45,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     """`kpi-monitor worker`'s entry point: load and check the settings (2, the mistakes named, on
     invalid configuration), redact secrets from the logs, check Kafka and the topics (3 when
     unreachable or missing), create the internal checkpoint and partials topics (3 when that
-    fails), then run the Faust worker until it stops (0)."""
+    fails), then run the Faust worker until it stops: 0, or from its shutdown watchdog 4 when a
+    stop outlasts `shutdown_timeout` and 128 + the signal's number on a second signal
+    (streams/worker/shutdown.py, docs/operations.md#exit-codes)."""
     from kpi.errors import ConfigError
     from streams.settings_sources import load_settings
 
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             check_kafka(settings)
         except PreflightError as exc:
             print(f"kpi-monitor worker: {exc}", file=sys.stderr)
-            return 3
+            return EXIT_KAFKA_UNUSABLE
 
     import asyncio
 
@@ -84,16 +91,19 @@ def run(args: argparse.Namespace) -> int:
             "(or create them yourself, see docs/operations.md).",
             file=sys.stderr,
         )
-        return 3
+        return EXIT_KAFKA_UNUSABLE
     if created:
         log.info("created internal topics %s", ", ".join(created))
 
-    import faust
-
     from streams.worker.app import create_app
+    from streams.worker.shutdown import BoundedWorker, ShutdownWatchdog
 
-    app = create_app(settings).app
+    wired = create_app(settings)
+    wired.log_filter.install()  # and again on the handlers Faust's logging setup makes (BoundedWorker)
     log.info("metrics on http://%s:%d/metrics", settings.web.host, settings.web.port)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
+    watchdog = ShutdownWatchdog(settings.shutdown_timeout_seconds(), wired.leftovers.describe)
+    worker = BoundedWorker(
+        wired.app, watchdog=watchdog, log_filter=wired.log_filter, loglevel=settings.log_level, quiet=True, redirect_stdouts=False,
+    )
+    worker.execute_from_commandline()  # exits: 0 stopped, 1 crashed; the watchdog exits 4, 130 or 143
     return 0

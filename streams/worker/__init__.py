@@ -14,6 +14,8 @@ Rooms, each a thin adapter around the pure `kpi/` core (docs/architecture.md dra
   to the small protocols the parts above are written against; `clients.py`: Kafka
   connection settings; `topics.py`: topic administration and the internal topics.
 - `preflight.py`: checks Kafka before starting; `redaction.py`: secrets out of every log line.
+- `shutdown.py`: a stop finishes within `shutdown_timeout` (watchdog, exit codes); `logs.py`:
+  at most one line per kind of failure every few seconds, with a count.
 
 Importing this package loads nothing: import the module you need. It never imports the
 local-stack launcher (streams/stack/).

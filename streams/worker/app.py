@@ -28,7 +28,9 @@ from streams.worker.engines import DeadLetter, PartitionEngines
 from streams.worker.exchange import PartialsExchange, new_worker_id
 from streams.worker.first_offsets import FirstOffsets
 from streams.worker.kafka import FaustGroup, FaustProducer, KafkaCheckpointReader, follow_partials
+from streams.worker.logs import RateLimitFilter
 from streams.worker.metrics import build_registry
+from streams.worker.shutdown import AckTracker, Leftovers, unsent_records
 
 log = logging.getLogger("kpi_monitor.worker")
 
@@ -39,6 +41,9 @@ log = logging.getLogger("kpi_monitor.worker")
 # larger than that is still returned whole by the broker, then dead-lettered as too_large.
 STREAM_BUFFER_MAXSIZE = 4096
 MAX_POLL_RECORDS = 2000
+# How often broker connectivity is checked: the reconnect line should be the first one after
+# an outage, before the group's own chatter.
+CONNECTION_CHECK_SECONDS = 0.5
 
 
 class WorkerApp(NamedTuple):
@@ -50,6 +55,8 @@ class WorkerApp(NamedTuple):
     exchange: PartialsExchange
     registry: CollectorRegistry
     hooks: BatchHooks  # what the batch consumer calls (consumer_batching on)
+    log_filter: RateLimitFilter  # bounds repeated failure lines; install it on the log handlers
+    leftovers: Leftovers  # what a shutdown cut short would leave unwritten
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -99,23 +106,39 @@ def _dead_letter_sender(app: faust.App, settings: Settings) -> Callable[[DeadLet
 
 
 class _ConnectionWatch:
-    """Logs each change of broker connectivity once (aiokafka logs every retry)."""
+    """Logs each change of broker connectivity once (aiokafka logs every retry): when the
+    connection is lost, and when it is back with how long it was down and what failed
+    meanwhile (every rate-limited log line counted by `failures`, held back or not)."""
 
-    def __init__(self, group: FaustGroup, bootstrap_servers: str) -> None:
+    def __init__(self, group: FaustGroup, bootstrap_servers: str, failures: RateLimitFilter) -> None:
         self.group = group
         self.bootstrap_servers = bootstrap_servers
+        self.failures = failures
         self.connected_before: bool | None = None
         self.changed_at = time.monotonic()
+        self.mark = failures.mark()  # failures counted up to the last check that found a connection
 
     def __call__(self) -> None:
         up = self.group.kafka_connected()
-        if up is None or up == self.connected_before:
+        if up is None:
+            return
+        if up and self.connected_before is not False:
+            self.mark = self.failures.mark()
+        if up == self.connected_before:
             return
         now = time.monotonic()
         if up is False:
-            log.warning("Kafka: no live connection to any broker (%s); retrying, processing resumes on reconnect", self.bootstrap_servers)
+            log.warning(
+                "Kafka: no live connection to any broker (%s); retrying, processing resumes on reconnect "
+                "(each kind of failure is logged at most once every %.0f s, with a count)",
+                self.bootstrap_servers, self.failures.interval_seconds,
+            )
         elif self.connected_before is False:
-            log.info("Kafka: connected again after %.1f s without a broker", now - self.changed_at)
+            log.info(
+                "Kafka: connected again after %.1f s without a broker; failed meanwhile: %s",
+                now - self.changed_at, self.failures.summary(self.mark),
+            )
+            self.mark = self.failures.mark()
         self.connected_before, self.changed_at = up, now
 
 
@@ -143,7 +166,8 @@ def create_app(settings: Settings) -> WorkerApp:
     group = FaustGroup(app, settings)
     producer = FaustProducer(app)
     first_offsets = FirstOffsets()
-    store = CheckpointStore(settings, engines, KafkaCheckpointReader(settings), producer, group, first_offsets, durable)
+    acks = AckTracker(producer)
+    store = CheckpointStore(settings, engines, KafkaCheckpointReader(settings), acks, group, first_offsets, durable)
 
     async def ensure_restored() -> None:
         await store.ensure_restored(group.assignment())
@@ -153,11 +177,20 @@ def create_app(settings: Settings) -> WorkerApp:
         app.use_hooks(hooks)
     exchange = PartialsExchange(settings, engines, lambda: store.restored, group, producer, new_worker_id(settings.web.port))
     registry = build_registry(engines, store, exchange, lambda: group.consumer_lag(engines.next_offsets), group.kafka_connected)
-    watch_connection = _ConnectionWatch(group, settings.kafka.bootstrap_servers)
+    log_filter = RateLimitFilter()
+    watch_connection = _ConnectionWatch(group, settings.kafka.bootstrap_servers, log_filter)
+    leftovers = Leftovers(
+        engines.dirty_partitions, acks, lambda: unsent_records(app),
+        {settings.topics.dead_letter: "dead letters", settings.partials_topic(): "partials"},
+        settings.checkpoint_topic(), durable,
+    )
 
     @app.timer(settings.evaluation_interval_seconds(), on_leader=False)
     async def evaluate() -> None:
         await exchange.evaluate_and_publish()
+
+    @app.timer(CONNECTION_CHECK_SECONDS, on_leader=False)
+    async def connection() -> None:
         watch_connection()
 
     @app.timer(settings.checkpoint_interval_seconds(), on_leader=False)
@@ -182,7 +215,14 @@ def create_app(settings: Settings) -> WorkerApp:
 
     @app.on_before_shutdown.connect
     async def on_shutdown(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Bounded by the shutdown watchdog (streams/worker/shutdown.py), not here: it reports
+        # what is left whichever step of Faust's stop is waiting.
         await store.checkpoint()
+        unwritten = leftovers.unwritten_checkpoints()
+        if unwritten:
+            log.warning("final checkpoint: %d partitions not written; the next start resumes them from their last checkpoints", unwritten)
+        elif durable:
+            log.info("final checkpoint: every partition's state is written with its offset")
 
     @app.page("/metrics")
     async def metrics(self, request):  # type: ignore[no-untyped-def]
@@ -196,4 +236,4 @@ def create_app(settings: Settings) -> WorkerApp:
     async def healthz(self, request):  # type: ignore[no-untyped-def]
         return self.json({"status": "ok", "watermark": engines.last_evaluation.watermark})
 
-    return WorkerApp(app, engines, store, exchange, registry, hooks)
+    return WorkerApp(app, engines, store, exchange, registry, hooks, log_filter, leftovers)

@@ -88,7 +88,8 @@ async def keep_consuming(
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - keep going through outages; the cause is logged
-            log.warning("%s failed (%s: %s); retrying", what, type(exc).__name__, exc)
+            # One kind per consumer, so the rate limit (streams/worker/logs.py) counts each apart.
+            log.warning("%s failed (%s: %s); retrying", what, type(exc).__name__, exc, extra={"log_kind": f"{what} failed"})
             await asyncio.sleep(1.0)
         finally:
             try:

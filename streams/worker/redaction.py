@@ -50,7 +50,7 @@ def install_log_redaction(secrets: Iterable[str]) -> None:
         except Exception:  # noqa: BLE001 - a broken format string is the handler's problem
             return record
         if redactor.contains(message):
-            record.msg, record.args = redactor(message), None
+            record.msg, record.args = redactor(message), ()  # not None: mode's formatter would wrap it into (None,)
         if record.exc_info and not record.exc_text:
             text = formatter.formatException(record.exc_info)
             if redactor.contains(text):

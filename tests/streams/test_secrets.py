@@ -66,3 +66,18 @@ def test_log_redaction_covers_plain_str_escaped_and_bytes_escaped_spellings_and_
         assert f"{REDACTED} at 100%" in text and "untouched: 100%" in text
     finally:
         logging.setLogRecordFactory(previous)
+
+
+def test_a_redacted_line_survives_the_worker_s_log_formatter():
+    # mode's formatter (the worker's handlers, once Faust starts) wraps args that are not a
+    # tuple: a redacted record with args None became "(None,)" and a "--- Logging error ---".
+    from mode.utils.logging import ExtensionFormatter
+
+    previous = logging.getLogRecordFactory()
+    install_log_redaction([PASSWORD])
+    try:
+        record = logging.getLogger("tests.redaction").makeRecord("tests.redaction", logging.DEBUG, __file__, 1, "auth %r", (PASSWORD.encode(),), None)
+        text = ExtensionFormatter(fmt="%(message)s").format(record)  # raised TypeError before
+        assert text == f'auth b"{REDACTED}"'  # the password holds a quote: its bytes repr is double-quoted
+    finally:
+        logging.setLogRecordFactory(previous)

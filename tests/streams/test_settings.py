@@ -149,3 +149,19 @@ def test_topic_settings_follow_the_event_contract() -> None:
     topics = Settings().topics
     assert topics.inputs() == TOPICS
     assert Settings(topics={"tickets": "desk-tickets"}).topics.inputs()[TOPICS.index("tickets")] == "desk-tickets"
+
+
+def test_the_shutdown_timeout_defaults_to_10s_and_must_be_between_1s_and_10m() -> None:
+    assert Settings().shutdown_timeout_seconds() == 10
+    assert Settings(shutdown_timeout="2m").shutdown_timeout_seconds() == 120
+    for bad in ("0s", "11m"):
+        with pytest.raises(ValidationError, match=rf"must be between 1s and 10m, got {bad}"):
+            Settings(shutdown_timeout=bad)
+    with pytest.raises(ValidationError, match="cannot read duration"):
+        Settings(shutdown_timeout="soon")
+
+
+def test_a_bad_shutdown_timeout_variable_is_named(env) -> None:
+    env.setenv("KPI_SHUTDOWN_TIMEOUT", "0s")
+    [problem] = _problems()
+    assert problem.startswith("KPI_SHUTDOWN_TIMEOUT: ") and "must be between 1s and 10m" in problem
