@@ -492,11 +492,16 @@ class Demo:
         return child
 
     def _stopped_by_stack_down(self) -> bool:
-        """True when `kpi-monitor stack down` took the worker's record away (and stopped it)."""
+        """True when `kpi-monitor stack down` took the worker's record away (and stopped it).
+
+        Read under the state lock: `stack down` holds it while it stops the worker and then
+        forgets its record, so an unlocked read can see the worker gone but its record still there.
+        """
         from streams.stack.control import DEMO_WORKER
         from streams.stack.state import StackState
 
-        return DEMO_WORKER not in StackState(self.settings.state_dir).load()
+        with StackState(self.settings.state_dir).locked() as state:
+            return DEMO_WORKER not in state.load()
 
     def _wait_worker(self, worker: Child, metrics_url: str) -> None:
         deadline = time.monotonic() + WORKER_READY_TIMEOUT_SECONDS
